@@ -1,0 +1,726 @@
+"""The network document ``ponmodel/1``: read, validate, write, JSON Schema.
+
+A document is one JSON object (``../shared/spec/network-document.md``). Validation runs in
+two passes and reports every problem at once, each with the element's id and a JSON
+pointer:
+
+1. shape: every element against its model (types, units' ranges, finite numbers, unknown
+   keys), through a fast typed-dict validator derived from the ``Create`` models of
+   :mod:`ponmodel.elements` (so the field definitions stay in one place);
+2. meaning: ids unique across the document, references to existing elements of the right
+   kind, the link forest, splitter ratios, service profiles, class vs technology, cable
+   routes, innerducts.
+
+A valid document is returned as plain dicts (``Document``): the fast path for a million
+ONTs builds no model instance per element.
+
+Examples
+--------
+>>> from ponmodel.document import load_document, validate_document
+>>> doc = {"format": "ponmodel/1", "operators": [{"id": "vnpt", "name": "VNPT"}],
+...        "zones": [{"id": "z", "name": "Z", "kind": "industrial_zone"}],
+...        "structures": [{"id": "z", "kind": "manhole", "lon": 105.8, "lat": 21.0}]}
+>>> [str(p) for p in validate_document(doc)]
+["/structures/0/id: z: id 'z' is already used by the zone at /zones/0"]
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, NotRequired, get_args, get_origin
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
+
+from ponmodel import FORMAT
+from ponmodel.catalog import CatalogError, classes_for
+from ponmodel.elements import (
+    CableCreate,
+    DuctCreate,
+    LinkCreate,
+    NetworkDefaults,
+    OltCreate,
+    OntCreate,
+    OperatorCreate,
+    SiteCreate,
+    SplitterCreate,
+    StructureCreate,
+    ZoneCreate,
+)
+from ponmodel.errors import DocumentError, ElementError
+
+Document = dict[str, Any]
+"""A validated ``ponmodel/1`` document as plain JSON-compatible dicts."""
+
+COLLECTIONS: dict[str, type[BaseModel]] = {
+    "operators": OperatorCreate,
+    "zones": ZoneCreate,
+    "structures": StructureCreate,
+    "ducts": DuctCreate,
+    "cables": CableCreate,
+    "olts": OltCreate,
+    "splitters": SplitterCreate,
+    "onts": OntCreate,
+    "links": LinkCreate,
+    "sites": SiteCreate,
+}
+"""Top-level list key → the model of its elements, in the spec's order."""
+
+KIND_OF_COLLECTION: dict[str, str] = {
+    "operators": "operator",
+    "zones": "zone",
+    "structures": "structure",
+    "ducts": "duct",
+    "cables": "cable",
+    "olts": "olt",
+    "splitters": "splitter",
+    "onts": "ont",
+    "links": "link",
+    "sites": "site",
+}
+
+TOP_LEVEL_KEYS = ("format", "name", "defaults", *COLLECTIONS)
+
+
+class NetworkDocument(BaseModel):
+    """The whole ``ponmodel/1`` document: the model the shipped JSON Schema is made from."""
+
+    model_config = ConfigDict(extra="forbid", title="ponmodel/1 network document")
+    format: Literal["ponmodel/1"] = Field(description="Format tag, exactly 'ponmodel/1'.")
+    name: str | None = Field(default=None, description="Name of the network.")
+    defaults: NetworkDefaults | None = Field(
+        default=None, description="Overrides of the built-in catalogue."
+    )
+    operators: list[OperatorCreate] = Field(default_factory=list)
+    zones: list[ZoneCreate] = Field(default_factory=list)
+    structures: list[StructureCreate] = Field(default_factory=list)
+    ducts: list[DuctCreate] = Field(default_factory=list)
+    cables: list[CableCreate] = Field(default_factory=list)
+    olts: list[OltCreate] = Field(default_factory=list)
+    splitters: list[SplitterCreate] = Field(default_factory=list)
+    onts: list[OntCreate] = Field(default_factory=list)
+    links: list[LinkCreate] = Field(default_factory=list)
+    sites: list[SiteCreate] = Field(default_factory=list)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``ponmodel/1``, generated from the models.
+
+    Examples
+    --------
+    >>> json_schema()["properties"]["format"]["const"]
+    'ponmodel/1'
+    """
+    schema = NetworkDocument.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://ponmodel.invalid/schema/ponmodel-1.schema.json"
+    return schema
+
+
+# --------------------------------------------------------------------------- fast shape check
+
+
+def _typed(annotation: Any) -> Any:
+    """Rewrite an annotation so that every pydantic model in it becomes its typed dict."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _typed_dict_of(annotation)
+    origin = get_origin(annotation)
+    if origin is None:
+        return annotation
+    args = get_args(annotation)
+    if origin is Annotated:
+        return Annotated[(_typed(args[0]), *args[1:])]  # type: ignore[valid-type]
+    if origin in (types.UnionType, typing.Union):
+        return typing.Union[tuple(_typed(a) for a in args)]  # noqa: UP007
+    if origin is Literal:
+        return annotation
+    return origin[tuple(_typed(a) for a in args)]
+
+
+@cache
+def _typed_dict_of(model: type[BaseModel]) -> Any:
+    """A ``TypedDict`` with the same keys (aliases), types and constraints as ``model``."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = _typed(info.annotation)
+        if info.metadata:
+            annotation = Annotated[(annotation, *info.metadata)]  # type: ignore[valid-type]
+        key = info.alias or name
+        fields[key] = annotation if info.is_required() else NotRequired[annotation]
+    typed = TypedDict(f"{model.__name__}Dict", fields)  # type: ignore[operator]
+    return with_config(ConfigDict(extra="forbid"))(typed)
+
+
+@cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    return TypeAdapter(list[_typed_dict_of(model)])  # type: ignore[misc]
+
+
+@cache
+def _defaults_of(model: type[BaseModel]) -> dict[str, Any]:
+    """Key (alias) → default value, for the optional fields of ``model``."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if not info.is_required():
+            out[info.alias or name] = info.get_default(call_default_factory=True)
+    return out
+
+
+def with_defaults(model: type[BaseModel], element: dict[str, Any]) -> dict[str, Any]:
+    """``element`` with every optional key of ``model`` present (nested ones too).
+
+    Examples
+    --------
+    >>> with_defaults(LinkCreate, {"id": "L", "from": "P", "to": "S", "length_m": 1.0})["splices"]
+    0
+    """
+    out = {**_defaults_of(model), **element}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        value = out.get(key)
+        if value is None:
+            continue
+        inner = _model_in(info.annotation)
+        if inner is None:
+            continue
+        if isinstance(value, list):
+            out[key] = [with_defaults(inner, v) for v in value]
+        elif isinstance(value, dict):
+            out[key] = with_defaults(inner, value)
+    return out
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------- pointers
+
+
+def pointer(*tokens: str | int) -> str:
+    """An RFC 6901 JSON pointer from its reference tokens.
+
+    Examples
+    --------
+    >>> pointer("links", 3, "from")
+    '/links/3/from'
+    >>> pointer("defaults", "attenuation_db_per_km", "a/b~c")
+    '/defaults/attenuation_db_per_km/a~1b~0c'
+    """
+    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+
+
+def _raw_id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        ident = value.get("id")
+        if isinstance(ident, str) and ident:
+            return ident
+    return None
+
+
+def _element_of(raw: dict[str, Any], loc: tuple[Any, ...]) -> str | None:
+    """The id of the innermost element that ``loc`` points into."""
+    found: str | None = None
+    node: Any = raw
+    for token in loc:
+        try:
+            node = node[token]
+        except (KeyError, IndexError, TypeError):
+            break
+        found = _raw_id(node) or found
+    return found
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_json(data: bytes | str, *, source: str = "document") -> Any:
+    """Parse JSON text; non-finite numbers (NaN, Infinity) parse so validation can name them.
+
+    Raises
+    ------
+    DocumentError
+        When the text is not JSON, with the line and column.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        msg = f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        raise DocumentError([ElementError("", msg)]) from None
+
+
+def read_document(path: str | Path) -> Document:
+    """Read and validate a ``ponmodel/1`` file.
+
+    Raises
+    ------
+    DocumentError
+        Listing every problem, each with element id and JSON pointer.
+    """
+    data = Path(path).read_bytes()
+    return load_document(parse_json(data, source=str(path)))
+
+
+def load_document(raw: Any) -> Document:
+    """Validate a parsed document; return it with every optional key filled in.
+
+    Raises
+    ------
+    DocumentError
+        Listing every problem at once.
+    """
+    problems, doc = _validate(raw)
+    if problems:
+        raise DocumentError(problems)
+    return doc
+
+
+def validate_document(raw: Any) -> list[ElementError]:
+    """Every problem of a parsed document (empty when it is valid)."""
+    return _validate(raw)[0]
+
+
+def _validate(raw: Any) -> tuple[list[ElementError], Document]:
+    problems: list[ElementError] = []
+    if not isinstance(raw, dict):
+        problems.append(ElementError("", "a network document must be a JSON object"))
+        return problems, {}
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            allowed = ", ".join(TOP_LEVEL_KEYS)
+            problems.append(ElementError(pointer(key), f"unknown key {key!r} (allowed: {allowed})"))
+    if raw.get("format") != FORMAT:
+        problems.append(
+            ElementError(pointer("format"), f"format must be {FORMAT!r}, got {raw.get('format')!r}")
+        )
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str):
+        problems.append(ElementError(pointer("name"), "name must be a string or null"))
+    doc: Document = {"format": FORMAT, "name": name}
+    defaults = raw.get("defaults")
+    doc["defaults"] = None
+    if defaults is not None:
+        valid, errs = _check_shape([defaults], NetworkDefaults, ("defaults",), raw, single=True)
+        problems.extend(errs)
+        doc["defaults"] = valid[0][1] if valid else None
+    valid_by_collection: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for key, model in COLLECTIONS.items():
+        items = raw.get(key, [])
+        if not isinstance(items, list):
+            problems.append(ElementError(pointer(key), f"{key} must be a list"))
+            items = []
+        valid, errs = _check_shape(items, model, (key,), raw)
+        problems.extend(errs)
+        valid = [(index, with_defaults(model, element)) for index, element in valid]
+        valid_by_collection[key] = valid
+        doc[key] = [element for _, element in valid]
+    problems.extend(_check_meaning(raw, valid_by_collection))
+    return problems, doc
+
+
+def _check_shape(
+    items: list[Any],
+    model: type[BaseModel],
+    prefix: tuple[str, ...],
+    raw: dict[str, Any],
+    *,
+    single: bool = False,
+) -> tuple[list[tuple[int, dict[str, Any]]], list[ElementError]]:
+    """Validate ``items`` against ``model``; return (index, element) of the valid ones."""
+    adapter = _adapter(model)
+    try:
+        return list(enumerate(adapter.validate_python(items))), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+    problems: list[ElementError] = []
+    bad: set[int] = set()
+    for err in errors:
+        loc = tuple(err["loc"])
+        index = loc[0] if loc and isinstance(loc[0], int) else None
+        if index is not None:
+            bad.add(index)
+        tokens = prefix + (loc[1:] if single else loc)
+        field = next((t for t in reversed(loc) if isinstance(t, str)), None)
+        message = _message(err)
+        problems.append(
+            ElementError(
+                pointer(*tokens),
+                message,
+                element_id=_element_of(raw, tokens),
+                field=field,
+            )
+        )
+    good = [(i, v) for i, v in enumerate(items) if i not in bad]
+    if not good:
+        return [], problems
+    try:
+        checked = adapter.validate_python([v for _, v in good])
+    except ValidationError:  # pragma: no cover - the bad ones were all removed above
+        return [], problems
+    return [(i, v) for (i, _), v in zip(good, checked, strict=True)], problems
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return f"required field {err['loc'][-1]!r} is missing"
+    if kind == "extra_forbidden":
+        return f"unknown key {err['loc'][-1]!r}"
+    if kind == "finite_number":
+        return "must be a finite number (NaN and infinities are not allowed)"
+    return str(err["msg"])
+
+
+# --------------------------------------------------------------------------- meaning
+
+
+class _Checker:
+    """The second pass: rules that involve more than one field or element."""
+
+    def __init__(self, raw: dict[str, Any], valid: dict[str, list[tuple[int, dict[str, Any]]]]):
+        self.raw = raw
+        self.valid = valid
+        self.problems: list[ElementError] = []
+        self.kind_of: dict[str, str] = {}
+        self.where: dict[str, str] = {}
+
+    def add(self, ptr: str, message: str, element_id: str | None, field: str | None) -> None:
+        self.problems.append(ElementError(ptr, message, element_id=element_id, field=field))
+
+    def elements(self, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for index, element in self.valid[key]:
+            yield pointer(key, index), element
+
+    # ids ------------------------------------------------------------------
+    def register_ids(self) -> None:
+        for key, kind in KIND_OF_COLLECTION.items():
+            items = self.raw.get(key)
+            if not isinstance(items, list):
+                continue
+            for index, element in enumerate(items):
+                self._register(_raw_id(element), kind, pointer(key, index))
+                if key == "olts" and isinstance(element, dict):
+                    ports = element.get("ports")
+                    if isinstance(ports, list):
+                        for j, port in enumerate(ports):
+                            ptr = pointer(key, index, "ports", j)
+                            self._register(_raw_id(port), "port", ptr)
+
+    def _register(self, ident: str | None, kind: str, ptr: str) -> None:
+        if ident is None:
+            return
+        if ident in self.kind_of:
+            first = self.where[ident]
+            self.add(
+                ptr + "/id",
+                f"id {ident!r} is already used by the {self.kind_of[ident]} at {first}",
+                ident,
+                "id",
+            )
+            return
+        self.kind_of[ident] = kind
+        self.where[ident] = ptr
+
+    # references ------------------------------------------------------------
+    def ref(self, ptr: str, owner: str, field: str, target: Any, kinds: Iterable[str]) -> bool:
+        """Check one reference; True when it resolves to one of ``kinds``."""
+        if target is None:
+            return False
+        kinds = tuple(kinds)
+        wanted = " or ".join(kinds)
+        found = self.kind_of.get(target)
+        if found is None:
+            self.add(ptr, f"{field} refers to {target!r}, which does not exist", owner, field)
+            return False
+        if found not in kinds:
+            self.add(
+                ptr, f"{field} refers to {target!r}, a {found}; expected a {wanted}", owner, field
+            )
+            return False
+        return True
+
+    def check_references(self) -> None:
+        simple: dict[str, dict[str, tuple[str, ...]]] = {
+            "structures": {"zone": ("zone",)},
+            "ducts": {"from": ("structure",), "to": ("structure",), "owner": ("operator",),
+                      "within": ("duct",)},
+            "cables": {"operator": ("operator",)},
+            "olts": {"operator": ("operator",), "structure": ("structure",)},
+            "splitters": {"structure": ("structure",)},
+            "onts": {"structure": ("structure",)},
+            "links": {"to": ("splitter", "ont")},
+            "sites": {"zone": ("zone",), "operator": ("operator",), "structure": ("structure",),
+                      "backhaul_ont": ("ont",)},
+        }
+        for key, fields in simple.items():
+            for ptr, element in self.elements(key):
+                for field, kinds in fields.items():
+                    self.ref(ptr + pointer(field), element["id"], field, element.get(field), kinds)
+        for ptr, cable in self.elements("cables"):
+            for i, duct in enumerate(cable["ducts"]):
+                self.ref(ptr + pointer("ducts", i), cable["id"], "ducts", duct, ("duct",))
+        for ptr, link in self.elements("links"):
+            for i, cable in enumerate(link["cables"]):
+                self.ref(ptr + pointer("cables", i), link["id"], "cables", cable, ("cable",))
+            source = link["from"]
+            if self.kind_of.get(source) == "ont":
+                self.add(
+                    ptr + "/from",
+                    f"a link cannot leave an ONT ({source!r}); ONTs are leaves of the PON tree",
+                    link["id"],
+                    "from",
+                )
+            else:
+                self.ref(ptr + "/from", link["id"], "from", source, ("port", "splitter"))
+
+    # values that involve several fields ---------------------------------------
+    def check_values(self) -> None:
+        for ptr, ont in self.elements("onts"):
+            for direction in ("down", "up"):
+                svc = ont["service"][direction]
+                fixed = svc.get("fixed_mbps", 0.0)
+                assured = svc.get("assured_mbps", 0.0)
+                if svc["max_mbps"] < fixed + assured:
+                    self.add(
+                        ptr + pointer("service", direction, "max_mbps"),
+                        f"max_mbps ({svc['max_mbps']:g}) is below fixed_mbps + assured_mbps "
+                        f"({fixed:g} + {assured:g})",
+                        ont["id"],
+                        "max_mbps",
+                    )
+            self._power_range(ptr, ont["id"], ont.get("onu_tx_dbm"), "onu_tx_dbm")
+        for ptr, olt in self.elements("olts"):
+            for j, port in enumerate(olt.get("ports", [])):
+                port_ptr = ptr + pointer("ports", j)
+                self._power_range(port_ptr, port["id"], port.get("olt_tx_dbm"), "olt_tx_dbm")
+                try:
+                    allowed = classes_for(port["technology"])
+                except CatalogError as exc:  # pragma: no cover - Literal already restricts
+                    self.add(port_ptr + "/technology", str(exc), port["id"], "technology")
+                    continue
+                if port["optics_class"] not in allowed:
+                    self.add(
+                        port_ptr + "/optics_class",
+                        f"optics class {port['optics_class']!r} does not belong to "
+                        f"{port['technology']} (allowed: {', '.join(allowed)})",
+                        port["id"],
+                        "optics_class",
+                    )
+
+    def _power_range(self, ptr: str, owner: str, rng: dict[str, float] | None, field: str) -> None:
+        if rng is not None and rng["min"] > rng["max"]:
+            self.add(
+                ptr + pointer(field),
+                f"{field}: min ({rng['min']:g} dBm) is above max ({rng['max']:g} dBm)",
+                owner,
+                field,
+            )
+
+    # ducts and cables -------------------------------------------------------
+    def check_ducts(self) -> None:
+        ducts = {d["id"]: (ptr, d) for ptr, d in self.elements("ducts")}
+        for ptr, duct in ducts.values():
+            within = duct.get("within")
+            if within is None:
+                continue
+            if duct.get("outer_diameter_mm") is None:
+                self.add(
+                    ptr + "/outer_diameter_mm",
+                    "outer_diameter_mm is required for an innerduct (within is set)",
+                    duct["id"],
+                    "outer_diameter_mm",
+                )
+            host = ducts.get(within)
+            if host is None:
+                continue
+            outer = duct.get("outer_diameter_mm")
+            if outer is not None and outer > host[1]["inner_diameter_mm"]:
+                self.add(
+                    ptr + "/outer_diameter_mm",
+                    f"innerduct outer diameter {outer:g} mm is wider than the inner diameter "
+                    f"{host[1]['inner_diameter_mm']:g} mm of duct {within!r}",
+                    duct["id"],
+                    "outer_diameter_mm",
+                )
+            if {duct["from"], duct["to"]} != {host[1]["from"], host[1]["to"]}:
+                self.add(
+                    ptr + "/from",
+                    f"innerduct runs {duct['from']}–{duct['to']} but its duct {within!r} runs "
+                    f"{host[1]['from']}–{host[1]['to']}",
+                    duct["id"],
+                    "from",
+                )
+        # an innerduct chain must end in a duct: no cycle through `within`
+        for ident, (ptr, duct) in ducts.items():
+            seen = {ident}
+            current = duct.get("within")
+            while current is not None and current in ducts:
+                if current in seen:
+                    self.add(ptr + "/within", "innerducts nest in a cycle", ident, "within")
+                    break
+                seen.add(current)
+                current = ducts[current][1].get("within")
+        for ptr, cable in self.elements("cables"):
+            route = cable["ducts"]
+            for i in range(1, len(route)):
+                a, b = ducts.get(route[i - 1]), ducts.get(route[i])
+                if a is None or b is None:
+                    continue
+                ends_a = {a[1]["from"], a[1]["to"]}
+                ends_b = {b[1]["from"], b[1]["to"]}
+                if not ends_a & ends_b:
+                    self.add(
+                        ptr + pointer("ducts", i),
+                        f"consecutive ducts {route[i - 1]!r} and {route[i]!r} share no structure",
+                        cable["id"],
+                        "ducts",
+                    )
+
+    # the PON forest ---------------------------------------------------------
+    def check_forest(self) -> None:
+        incoming: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        outgoing: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        children: dict[str, list[str]] = defaultdict(list)
+        parent_of: dict[str, str] = {}
+        for ptr, link in self.forest_links():
+            children[link["from"]].append(link["to"])
+            parent_of.setdefault(link["to"], link["from"])
+            incoming[link["to"]].append((ptr, link["id"]))
+            outgoing[link["from"]].append((ptr, link["id"]))
+        for target, links in incoming.items():
+            for ptr, ident in links[1:]:
+                self.add(
+                    ptr + "/to",
+                    f"{self.kind_of.get(target, 'element')} {target!r} is fed by more than one "
+                    f"link ({', '.join(i for _, i in links)})",
+                    ident,
+                    "to",
+                )
+        for ptr, olt in self.elements("olts"):
+            for j, port in enumerate(olt.get("ports", [])):
+                links = outgoing.get(port["id"], [])
+                if len(links) > 1:
+                    self.add(
+                        ptr + pointer("ports", j),
+                        f"PON port {port['id']!r} has {len(links)} outgoing links "
+                        f"({', '.join(i for _, i in links)}); a port feeds one fibre, "
+                        "splitting happens in splitters",
+                        port["id"],
+                        None,
+                    )
+        for ptr, splitter in self.elements("splitters"):
+            links = outgoing.get(splitter["id"], [])
+            if len(links) > splitter["ratio"]:
+                self.add(
+                    ptr + "/ratio",
+                    f"splitter 1:{splitter['ratio']} has {len(links)} outgoing links",
+                    splitter["id"],
+                    "ratio",
+                )
+        # reachability from the ports, and cycles (a cycle is never reached from a port,
+        # since every node of it already has its one incoming link inside the cycle)
+        reached: set[str] = set()
+        stack = [p["id"] for _, olt in self.elements("olts") for p in olt.get("ports", [])]
+        while stack:
+            node = stack.pop()
+            for child in children.get(node, []):
+                if child not in reached:
+                    reached.add(child)
+                    stack.append(child)
+        for key in ("splitters", "onts"):
+            for ptr, element in self.elements(key):
+                ident = element["id"]
+                if ident in reached:
+                    continue
+                if self._in_cycle(ident, parent_of):
+                    message = f"{KIND_OF_COLLECTION[key]} {ident!r} lies on a cycle of links"
+                else:
+                    message = f"{KIND_OF_COLLECTION[key]} {ident!r} is not reached from any PON port"
+                self.add(ptr, message, ident, None)
+
+    def forest_links(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every link whose id and ends are strings, valid in its other fields or not: a
+        link with a bad length still joins the tree, so its ONT is not reported unreached."""
+        items = self.raw.get("links")
+        if not isinstance(items, list):
+            return
+        for index, link in enumerate(items):
+            if isinstance(link, dict) and all(
+                isinstance(link.get(k), str) for k in ("id", "from", "to")
+            ):
+                yield pointer("links", index), link
+
+    @staticmethod
+    def _in_cycle(start: str, parent_of: dict[str, str]) -> bool:
+        seen = {start}
+        node = parent_of.get(start)
+        while node is not None:
+            if node == start:
+                return True
+            if node in seen:
+                return False
+            seen.add(node)
+            node = parent_of.get(node)
+        return False
+
+
+def _check_meaning(
+    raw: dict[str, Any], valid: dict[str, list[tuple[int, dict[str, Any]]]]
+) -> list[ElementError]:
+    checker = _Checker(raw, valid)
+    checker.register_ids()
+    checker.check_references()
+    checker.check_values()
+    checker.check_ducts()
+    checker.check_forest()
+    return checker.problems
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def dump_document(doc: Document, path: str | Path | None = None, *, indent: bool = True) -> bytes:
+    """Serialise a document to UTF-8 JSON bytes (and write them to ``path`` when given).
+
+    Examples
+    --------
+    >>> dump_document({"format": "ponmodel/1"}, indent=False)
+    b'{"format":"ponmodel/1"}'
+    """
+    option = orjson.OPT_INDENT_2 if indent else 0
+    data = orjson.dumps(doc, option=option)
+    if path is not None:
+        Path(path).write_bytes(data)
+    return data
+
+
+def canonical(doc: Document) -> Document:
+    """A comparable form: every collection sorted by id, ports sorted by id.
+
+    Import → export → import is an identity up to this form (element order is not kept).
+    """
+    out: Document = {k: doc.get(k) for k in ("format", "name", "defaults")}
+    for key in COLLECTIONS:
+        items = sorted(doc.get(key, []), key=lambda e: e["id"])
+        if key == "olts":
+            items = [{**o, "ports": sorted(o["ports"], key=lambda p: p["id"])} for o in items]
+        out[key] = items
+    return out
+

@@ -1,0 +1,38 @@
+"""Settings read from the environment (``PONMODEL_*``), shared by the CLI and the API.
+
+Examples
+--------
+>>> Settings(database_url="sqlite://").database_url
+'sqlite://'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """The embedded SQLite file: ``$PONMODEL_HOME/ponmodel.db``, else ``~/.ponmodel/ponmodel.db``."""
+    import os
+
+    home = Path(os.environ.get("PONMODEL_HOME") or Path.home() / ".ponmodel")
+    return f"sqlite:///{home / 'ponmodel.db'}"
+
+
+class Settings(BaseSettings):
+    """Runtime settings; every field can be set as ``PONMODEL_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="PONMODEL_", extra="ignore")
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL; the embedded SQLite file unless a PostgreSQL URL is given.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    max_body_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="Largest request body accepted, bytes."
+    )
+    page_size_max: int = Field(default=1000, ge=1, description="Largest page of a list endpoint.")

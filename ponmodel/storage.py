@@ -1,0 +1,508 @@
+"""Storage: engines, migrations, and the bulk paths between documents and tables.
+
+SQLite (an embedded file, no set-up) by default; PostgreSQL when the URL names one. The
+schema is managed by Alembic (:func:`migrate`). Bulk paths never build one ORM object per
+row: an import writes set-based ``executemany`` inserts on SQLite and ``COPY`` on
+PostgreSQL, all in one transaction; an export selects tuples of only the needed columns.
+
+Examples
+--------
+>>> from ponmodel.storage import make_engine, migrate, import_document, export_document
+>>> engine = make_engine("sqlite://")
+>>> migrate(engine)
+>>> doc = {"format": "ponmodel/1", "operators": [{"id": "vnpt", "name": "VNPT"}]}
+>>> import_document(engine, doc)["operator"]
+1
+>>> export_document(engine)["operators"]
+[{'id': 'vnpt', 'name': 'VNPT'}]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
+
+from ponmodel import FORMAT
+from ponmodel.document import Document, load_document
+from ponmodel.elements import (
+    ATTENUATION_COLUMNS,
+    CableDuctTable,
+    CableTable,
+    DuctTable,
+    ElementTable,
+    LinkCableTable,
+    LinkTable,
+    NetworkTable,
+    OltTable,
+    OntTable,
+    OperatorTable,
+    PortTable,
+    SiteTable,
+    SplitterTable,
+    StructureTable,
+    ZoneTable,
+)
+from ponmodel.errors import InventoryNotEmptyError
+
+TABLES_IN_INSERT_ORDER = [
+    ElementTable.__table__,
+    NetworkTable.__table__,
+    OperatorTable.__table__,
+    ZoneTable.__table__,
+    StructureTable.__table__,
+    DuctTable.__table__,
+    CableTable.__table__,
+    CableDuctTable.__table__,
+    OltTable.__table__,
+    PortTable.__table__,
+    SplitterTable.__table__,
+    OntTable.__table__,
+    LinkTable.__table__,
+    LinkCableTable.__table__,
+    SiteTable.__table__,
+]
+"""Every inventory table, parents before children (foreign keys hold at each insert)."""
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout.
+
+    ``sqlite://`` (in memory) shares one connection across threads so every session sees
+    the same database.
+    """
+    if url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool
+        else:
+            path = url.split("///", 1)[-1]
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # let SQLAlchemy emit BEGIN itself so a write transaction takes the lock up front
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    mode = conn.info.get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that intends to write: on SQLite it takes the write lock at BEGIN
+    (``BEGIN IMMEDIATE``), so two writers serialise instead of failing half-way."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.info["sqlite_begin"] = "IMMEDIATE"
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            conn.info.pop("sqlite_begin", None)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic (creates every table on a new database)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _flat_attenuation(value: dict[str, float] | None) -> dict[str, float | None]:
+    value = value or {}
+    return {column: value.get(nm) for nm, column in ATTENUATION_COLUMNS.items()}
+
+
+def document_rows(doc: Document) -> dict[str, list[dict[str, Any]]]:
+    """The table rows of a validated document, keyed by table name, in insert order."""
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    defaults = doc.get("defaults") or {}
+    rows["network"].append(
+        {
+            "id": 1,
+            "format": FORMAT,
+            "name": doc.get("name"),
+            "connector_loss_db": defaults.get("connector_loss_db"),
+            "splice_loss_db": defaults.get("splice_loss_db"),
+            "safety_margin_db": defaults.get("safety_margin_db"),
+            **_flat_attenuation(defaults.get("attenuation_db_per_km")),
+        }
+    )
+    elements = rows["element"]
+    for key, kind in (("operators", "operator"), ("zones", "zone"), ("structures", "structure")):
+        for e in doc.get(key, []):
+            elements.append({"id": e["id"], "kind": kind})
+            rows[kind].append(dict(e))
+    for d in _parents_first(doc.get("ducts", [])):
+        elements.append({"id": d["id"], "kind": "duct"})
+        row = {k: v for k, v in d.items() if k not in ("from", "to")}
+        rows["duct"].append({**row, "from_id": d["from"], "to_id": d["to"]})
+    for c in doc.get("cables", []):
+        elements.append({"id": c["id"], "kind": "cable"})
+        rows["cable"].append(
+            {
+                "id": c["id"],
+                "operator": c["operator"],
+                "fibre_count": c["fibre_count"],
+                "outer_diameter_mm": c["outer_diameter_mm"],
+                **_flat_attenuation(c.get("attenuation_db_per_km")),
+            }
+        )
+        rows["cable_duct"].extend(
+            {"cable_id": c["id"], "position": i, "duct_id": d} for i, d in enumerate(c["ducts"])
+        )
+    for o in doc.get("olts", []):
+        elements.append({"id": o["id"], "kind": "olt"})
+        rows["olt"].append({k: o[k] for k in ("id", "operator", "structure", "uplink_gbps")})
+        for i, p in enumerate(o["ports"]):
+            elements.append({"id": p["id"], "kind": "port"})
+            tx = p.get("olt_tx_dbm") or {}
+            cap = p.get("capacity_mbps") or {}
+            row = {k: v for k, v in p.items() if k not in ("olt_tx_dbm", "capacity_mbps")}
+            row.update(
+                olt_id=o["id"],
+                position=i,
+                olt_tx_min_dbm=tx.get("min"),
+                olt_tx_max_dbm=tx.get("max"),
+                capacity_down_mbps=cap.get("down"),
+                capacity_up_mbps=cap.get("up"),
+            )
+            rows["port"].append(row)
+    for s in doc.get("splitters", []):
+        elements.append({"id": s["id"], "kind": "splitter"})
+        rows["splitter"].append(dict(s))
+    ont_rows = rows["ont"]
+    for o in doc.get("onts", []):
+        elements.append({"id": o["id"], "kind": "ont"})
+        tx = o.get("onu_tx_dbm") or {}
+        down, up = o["service"]["down"], o["service"]["up"]
+        ont_rows.append(
+            {
+                "id": o["id"],
+                "structure": o["structure"],
+                "customer": o.get("customer"),
+                "kind": o["kind"],
+                "onu_rx_sensitivity_dbm": o.get("onu_rx_sensitivity_dbm"),
+                "onu_rx_overload_dbm": o.get("onu_rx_overload_dbm"),
+                "onu_tx_min_dbm": tx.get("min"),
+                "onu_tx_max_dbm": tx.get("max"),
+                "down_fixed_mbps": down["fixed_mbps"],
+                "down_assured_mbps": down["assured_mbps"],
+                "down_max_mbps": down["max_mbps"],
+                "down_additional": down["additional"],
+                "down_weight": down["weight"],
+                "up_fixed_mbps": up["fixed_mbps"],
+                "up_assured_mbps": up["assured_mbps"],
+                "up_max_mbps": up["max_mbps"],
+                "up_additional": up["additional"],
+                "up_weight": up["weight"],
+            }
+        )
+    for link in doc.get("links", []):
+        elements.append({"id": link["id"], "kind": "link"})
+        rows["link"].append(
+            {
+                "id": link["id"],
+                "from_id": link["from"],
+                "to_id": link["to"],
+                "length_m": link["length_m"],
+                "connectors": link["connectors"],
+                "splices": link["splices"],
+                "extra_loss_db": link["extra_loss_db"],
+                **_flat_attenuation(link.get("attenuation_db_per_km")),
+            }
+        )
+        rows["link_cable"].extend(
+            {"link_id": link["id"], "position": i, "cable_id": c}
+            for i, c in enumerate(link["cables"])
+        )
+    for site in doc.get("sites", []):
+        elements.append({"id": site["id"], "kind": "site"})
+        rows["site"].append(dict(site))
+    return rows
+
+
+def _parents_first(ducts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ducts ordered so that every innerduct follows the duct it lies in."""
+    by_id = {d["id"]: d for d in ducts}
+
+    def depth(d: dict[str, Any]) -> int:
+        n = 0
+        while d.get("within") in by_id and n < len(by_id):
+            d = by_id[d["within"]]
+            n += 1
+        return n
+
+    return sorted(ducts, key=depth)
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database holds no element."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(ElementTable.__table__)).scalar_one() == 0
+
+
+def import_document(engine: Engine, doc: Document | dict[str, Any], *, replace: bool = False,
+                    validated: bool = False) -> dict[str, int]:
+    """Validate ``doc`` and write it in one transaction; return the rows written per table.
+
+    Parameters
+    ----------
+    engine : Engine
+        A migrated database.
+    doc : dict
+        A parsed ``ponmodel/1`` document.
+    replace : bool
+        Replace the stored network. Without it, importing into a database that already
+        holds elements raises :class:`~ponmodel.errors.InventoryNotEmptyError`.
+    validated : bool
+        ``doc`` is already the output of :func:`ponmodel.document.load_document`.
+
+    Raises
+    ------
+    DocumentError
+        The document is invalid; nothing was written.
+    InventoryNotEmptyError
+        The database holds a network and ``replace`` is false; nothing was written.
+    """
+    network = doc if validated else load_document(doc)
+    rows = document_rows(network)
+    with write_transaction(engine) as conn:
+        count = conn.execute(select(func.count()).select_from(ElementTable.__table__)).scalar_one()
+        if count and not replace:
+            msg = (
+                f"the database already holds a network ({count} elements); "
+                "import with replace to overwrite it"
+            )
+            raise InventoryNotEmptyError(msg)
+        if count or replace:
+            _delete_all(conn)
+        for table in TABLES_IN_INSERT_ORDER:
+            _bulk_insert(conn, table, rows.get(table.name, []))
+    return {table.name: len(rows.get(table.name, [])) for table in TABLES_IN_INSERT_ORDER}
+
+
+def _delete_all(conn: Connection) -> None:
+    for table in reversed(TABLES_IN_INSERT_ORDER):
+        if table.name == "duct":  # innerducts reference their duct: children first
+            conn.execute(table.delete().where(table.c.within.is_not(None)))
+        conn.execute(table.delete())
+
+
+def _bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = [c.name for c in table.columns]
+    tuples = [tuple(r.get(c) for c in columns) for r in rows]
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        names = ", ".join(f'"{c}"' for c in columns)
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in tuples:
+                copy.write_row(row)
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', tuples)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _select(conn: Connection, table: Any, order_by: Iterable[str] = ("id",)) -> list[Any]:
+    stmt = select(*table.columns).order_by(*(table.c[c] for c in order_by))
+    return list(conn.execute(stmt).mappings())
+
+
+def _attenuation_of(row: Any) -> dict[str, float] | None:
+    value = {nm: row[col] for nm, col in ATTENUATION_COLUMNS.items() if row[col] is not None}
+    return value or None
+
+
+def export_document(engine: Engine) -> Document:
+    """The stored network as a ``ponmodel/1`` document (elements ordered by id)."""
+    with engine.connect() as conn:
+        return export_with(conn)
+
+
+def export_with(conn: Connection) -> Document:
+    """:func:`export_document` on an open connection (inside a caller's transaction)."""
+    net = conn.execute(select(*NetworkTable.__table__.columns)).mappings().first()
+    doc: Document = {"format": FORMAT, "name": None, "defaults": None}
+    if net is not None:
+        doc["name"] = net["name"]
+        defaults = {
+            "attenuation_db_per_km": _attenuation_of(net),
+            "connector_loss_db": net["connector_loss_db"],
+            "splice_loss_db": net["splice_loss_db"],
+            "safety_margin_db": net["safety_margin_db"],
+        }
+        doc["defaults"] = defaults if any(v is not None for v in defaults.values()) else None
+    doc["operators"] = [dict(r) for r in _select(conn, OperatorTable.__table__)]
+    doc["zones"] = [dict(r) for r in _select(conn, ZoneTable.__table__)]
+    doc["structures"] = [dict(r) for r in _select(conn, StructureTable.__table__)]
+    ducts = []
+    for r in _select(conn, DuctTable.__table__):
+        d = {"id": r["id"], "from": r["from_id"], "to": r["to_id"]}
+        d.update({k: r[k] for k in ("length_m", "inner_diameter_mm", "owner", "within",
+                                     "outer_diameter_mm", "max_fill_ratio")})
+        ducts.append(d)
+    doc["ducts"] = ducts
+    routes: dict[str, list[str]] = defaultdict(list)
+    for cable_id, duct_id in conn.execute(
+        select(CableDuctTable.cable_id, CableDuctTable.duct_id).order_by(
+            CableDuctTable.cable_id, CableDuctTable.position
+        )
+    ):
+        routes[cable_id].append(duct_id)
+    doc["cables"] = [
+        {
+            "id": r["id"],
+            "operator": r["operator"],
+            "fibre_count": r["fibre_count"],
+            "outer_diameter_mm": r["outer_diameter_mm"],
+            "ducts": routes.get(r["id"], []),
+            "attenuation_db_per_km": _attenuation_of(r),
+        }
+        for r in _select(conn, CableTable.__table__)
+    ]
+    ports: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in _select(conn, PortTable.__table__, ("olt_id", "position")):
+        port = {
+            k: r[k]
+            for k in ("id", "technology", "optics_class")
+        }
+        tx = None
+        if r["olt_tx_min_dbm"] is not None:
+            tx = {"min": r["olt_tx_min_dbm"], "max": r["olt_tx_max_dbm"]}
+        cap = None
+        if r["capacity_down_mbps"] is not None:
+            cap = {"down": r["capacity_down_mbps"], "up": r["capacity_up_mbps"]}
+        port.update(
+            olt_tx_dbm=tx,
+            olt_rx_sensitivity_dbm=r["olt_rx_sensitivity_dbm"],
+            olt_rx_overload_dbm=r["olt_rx_overload_dbm"],
+            capacity_mbps=cap,
+            coexistence_loss_db=r["coexistence_loss_db"],
+            max_split=r["max_split"],
+            max_reach_m=r["max_reach_m"],
+        )
+        ports[r["olt_id"]].append(port)
+    doc["olts"] = [{**dict(r), "ports": ports.get(r["id"], [])} for r in _select(conn, OltTable.__table__)]
+    doc["splitters"] = [dict(r) for r in _select(conn, SplitterTable.__table__)]
+    onts = []
+    for r in _select(conn, OntTable.__table__):
+        tx = None
+        if r["onu_tx_min_dbm"] is not None:
+            tx = {"min": r["onu_tx_min_dbm"], "max": r["onu_tx_max_dbm"]}
+        onts.append(
+            {
+                "id": r["id"],
+                "structure": r["structure"],
+                "customer": r["customer"],
+                "kind": r["kind"],
+                "onu_tx_dbm": tx,
+                "onu_rx_sensitivity_dbm": r["onu_rx_sensitivity_dbm"],
+                "onu_rx_overload_dbm": r["onu_rx_overload_dbm"],
+                "service": {
+                    d: {
+                        "fixed_mbps": r[f"{d}_fixed_mbps"],
+                        "assured_mbps": r[f"{d}_assured_mbps"],
+                        "max_mbps": r[f"{d}_max_mbps"],
+                        "additional": r[f"{d}_additional"],
+                        "weight": r[f"{d}_weight"],
+                    }
+                    for d in ("down", "up")
+                },
+            }
+        )
+    doc["onts"] = onts
+    carried: dict[str, list[str]] = defaultdict(list)
+    for link_id, cable_id in conn.execute(
+        select(LinkCableTable.link_id, LinkCableTable.cable_id).order_by(
+            LinkCableTable.link_id, LinkCableTable.position
+        )
+    ):
+        carried[link_id].append(cable_id)
+    doc["links"] = [
+        {
+            "id": r["id"],
+            "from": r["from_id"],
+            "to": r["to_id"],
+            "length_m": r["length_m"],
+            "connectors": r["connectors"],
+            "splices": r["splices"],
+            "extra_loss_db": r["extra_loss_db"],
+            "cables": carried.get(r["id"], []),
+            "attenuation_db_per_km": _attenuation_of(r),
+        }
+        for r in _select(conn, LinkTable.__table__)
+    ]
+    doc["sites"] = [dict(r) for r in _select(conn, SiteTable.__table__)]
+    return doc
+
+
+# --------------------------------------------------------------------------- inspection
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per inventory table."""
+    with engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in TABLES_IN_INSERT_ORDER
+        }
+
+
+def checksum(engine: Engine) -> str:
+    """SHA-256 over every inventory row in primary-key order: equal before and after a
+    failed write proves that nothing was written."""
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in TABLES_IN_INSERT_ORDER:
+            digest.update(table.name.encode())
+            stmt = select(*table.columns).order_by(*table.primary_key.columns)
+            for row in conn.execute(stmt):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def drop_all(engine: Engine) -> None:
+    """Drop every ponmodel table and Alembic's version table (for tests and resets)."""
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
