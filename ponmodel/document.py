@@ -408,6 +408,14 @@ class _Checker:
         for index, element in self.valid[key]:
             yield pointer(key, index), element
 
+    def raw_elements(self, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every element of a collection that is an object, valid in its fields or not:
+        a reference is checked even when another field of its element is wrong."""
+        items = self.raw.get(key)
+        for index, element in enumerate(items if isinstance(items, list) else []):
+            if isinstance(element, dict):
+                yield pointer(key, index), element
+
     # ids ------------------------------------------------------------------
     def register_ids(self) -> None:
         for key, kind in KIND_OF_COLLECTION.items():
@@ -439,7 +447,9 @@ class _Checker:
         self.where[ident] = ptr
 
     # references ------------------------------------------------------------
-    def ref(self, ptr: str, owner: str, field: str, target: Any, kinds: Iterable[str]) -> bool:
+    def ref(
+        self, ptr: str, owner: str | None, field: str, target: Any, kinds: Iterable[str]
+    ) -> bool:
         """Check one reference; True when it resolves to one of ``kinds``."""
         if target is None:
             return False
@@ -451,7 +461,10 @@ class _Checker:
             return False
         if found not in kinds:
             self.add(
-                ptr, f"{field} refers to {target!r}, a {found}; expected a {wanted}", owner, field
+                ptr,
+                f"{field} refers to {target!r}, which is a {found}, not a {wanted}",
+                owner,
+                field,
             )
             return False
         return True
@@ -459,36 +472,49 @@ class _Checker:
     def check_references(self) -> None:
         simple: dict[str, dict[str, tuple[str, ...]]] = {
             "structures": {"zone": ("zone",)},
-            "ducts": {"from": ("structure",), "to": ("structure",), "owner": ("operator",),
-                      "within": ("duct",)},
+            "ducts": {
+                "from": ("structure",),
+                "to": ("structure",),
+                "owner": ("operator",),
+                "within": ("duct",),
+            },
             "cables": {"operator": ("operator",)},
             "olts": {"operator": ("operator",), "structure": ("structure",)},
             "splitters": {"structure": ("structure",)},
             "onts": {"structure": ("structure",)},
             "links": {"to": ("splitter", "ont")},
-            "sites": {"zone": ("zone",), "operator": ("operator",), "structure": ("structure",),
-                      "backhaul_ont": ("ont",)},
+            "sites": {
+                "zone": ("zone",),
+                "operator": ("operator",),
+                "structure": ("structure",),
+                "backhaul_ont": ("ont",),
+            },
         }
         for key, fields in simple.items():
-            for ptr, element in self.elements(key):
+            for ptr, element in self.raw_elements(key):
                 for field, kinds in fields.items():
-                    self.ref(ptr + pointer(field), element["id"], field, element.get(field), kinds)
-        for ptr, cable in self.elements("cables"):
-            for i, duct in enumerate(cable["ducts"]):
-                self.ref(ptr + pointer("ducts", i), cable["id"], "ducts", duct, ("duct",))
-        for ptr, link in self.elements("links"):
-            for i, cable in enumerate(link["cables"]):
-                self.ref(ptr + pointer("cables", i), link["id"], "cables", cable, ("cable",))
-            source = link["from"]
+                    target = element.get(field)
+                    if isinstance(target, str):
+                        self.ref(ptr + pointer(field), _raw_id(element), field, target, kinds)
+        for key, field, kind in (("cables", "ducts", "duct"), ("links", "cables", "cable")):
+            for ptr, element in self.raw_elements(key):
+                targets = element.get(field)
+                for i, target in enumerate(targets if isinstance(targets, list) else []):
+                    if isinstance(target, str):
+                        self.ref(ptr + pointer(field, i), _raw_id(element), field, target, (kind,))
+        for ptr, link in self.raw_elements("links"):
+            source = link.get("from")
+            if not isinstance(source, str):
+                continue
             if self.kind_of.get(source) == "ont":
                 self.add(
                     ptr + "/from",
                     f"a link cannot leave an ONT ({source!r}); ONTs are leaves of the PON tree",
-                    link["id"],
+                    _raw_id(link),
                     "from",
                 )
             else:
-                self.ref(ptr + "/from", link["id"], "from", source, ("port", "splitter"))
+                self.ref(ptr + "/from", _raw_id(link), "from", source, ("port", "splitter"))
 
     # values that involve several fields ---------------------------------------
     def check_values(self) -> None:
@@ -652,20 +678,17 @@ class _Checker:
                 if self._in_cycle(ident, parent_of):
                     message = f"{KIND_OF_COLLECTION[key]} {ident!r} lies on a cycle of links"
                 else:
-                    message = f"{KIND_OF_COLLECTION[key]} {ident!r} is not reached from any PON port"
+                    message = (
+                        f"{KIND_OF_COLLECTION[key]} {ident!r} is not reached from any PON port"
+                    )
                 self.add(ptr, message, ident, None)
 
     def forest_links(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every link whose id and ends are strings, valid in its other fields or not: a
         link with a bad length still joins the tree, so its ONT is not reported unreached."""
-        items = self.raw.get("links")
-        if not isinstance(items, list):
-            return
-        for index, link in enumerate(items):
-            if isinstance(link, dict) and all(
-                isinstance(link.get(k), str) for k in ("id", "from", "to")
-            ):
-                yield pointer("links", index), link
+        for ptr, link in self.raw_elements("links"):
+            if all(isinstance(link.get(k), str) for k in ("id", "from", "to")):
+                yield ptr, link
 
     @staticmethod
     def _in_cycle(start: str, parent_of: dict[str, str]) -> bool:
@@ -723,4 +746,3 @@ def canonical(doc: Document) -> Document:
             items = [{**o, "ports": sorted(o["ports"], key=lambda p: p["id"])} for o in items]
         out[key] = items
     return out
-

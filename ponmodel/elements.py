@@ -30,7 +30,6 @@ from sqlmodel import Field, SQLModel
 
 from ponmodel.types import (
     Additional,
-    AttenuationDbPerKm,
     AttenuationMap,
     Count,
     ElementId,
@@ -86,6 +85,7 @@ class NetworkTable(SQLModel, table=True):
     __tablename__ = "network"
     id: int = Field(default=1, primary_key=True)
     format: str = Field(default="ponmodel/1")
+    revision: int = Field(default=0, description="Incremented by every write; caches key on it.")
     name: str | None = None
     connector_loss_db: float | None = None
     splice_loss_db: float | None = None
@@ -132,7 +132,9 @@ class ZoneBase(SQLModel):
 
     id: ElementId = Field(primary_key=True)
     name: str = Field(min_length=1, max_length=200, description="Official name.")
-    kind: ZoneKind = Field(sa_type=String, description="high_tech_park | industrial_zone | industrial_cluster")
+    kind: ZoneKind = Field(
+        sa_type=String, description="high_tech_park | industrial_zone | industrial_cluster"
+    )
     district: str | None = Field(default=None, max_length=200, description="District (old name).")
 
 
@@ -158,7 +160,9 @@ class StructureBase(SQLModel):
     zone: ElementId | None = Field(
         default=None, description="Zone id; null for plant outside every zone (a central office)."
     )
-    kind: StructureKind = Field(sa_type=String, description="exchange | cabinet | manhole | handhole | pole | building")
+    kind: StructureKind = Field(
+        sa_type=String, description="exchange | cabinet | manhole | handhole | pole | building"
+    )
     lon: Longitude = Field(description="WGS 84 longitude, degrees east.")
     lat: Latitude = Field(description="WGS 84 latitude, degrees north.")
     name: str | None = Field(default=None, max_length=200, description="Optional label.")
@@ -267,7 +271,6 @@ class PowerRange(SQLModel):
     max: PowerDbm = Field(description="Maximum launch power, dBm (best case, for overload).")
 
 
-
 class CapacityOverride(SQLModel):
     """A port's usable capacity per direction, Mbit/s."""
 
@@ -280,8 +283,12 @@ class PortBase(SQLModel):
     """A PON port of an OLT: technology, optics class and overrides."""
 
     id: ElementId = Field(primary_key=True)
-    technology: TechnologyName = Field(sa_type=String, description="gpon | xg-pon | xgs-pon | 25gs-pon")
-    optics_class: OpticsClassName = Field(sa_type=String, description="B+ | C+ (gpon); N1 | N2 | E1 | E2")
+    technology: TechnologyName = Field(
+        sa_type=String, description="gpon | xg-pon | xgs-pon | 25gs-pon"
+    )
+    optics_class: OpticsClassName = Field(
+        sa_type=String, description="B+ | C+ (gpon); N1 | N2 | E1 | E2"
+    )
     olt_rx_sensitivity_dbm: PowerDbm | None = Field(
         default=None, description="Override of the class's OLT receiver sensitivity, dBm."
     )
@@ -376,7 +383,9 @@ class DirectionService(SQLModel):
     """A service profile in one direction, as T-CONT types 1-5 describe it."""
 
     model_config = _DOC
-    fixed_mbps: RateMbps = Field(default=0.0, description="Fixed bandwidth, reserved even when idle.")
+    fixed_mbps: RateMbps = Field(
+        default=0.0, description="Fixed bandwidth, reserved even when idle."
+    )
     assured_mbps: RateMbps = Field(default=0.0, description="Assured bandwidth, Mbit/s.")
     max_mbps: RateMbps = Field(description="Maximum bandwidth, Mbit/s (>= fixed + assured).")
     additional: Additional | None = Field(
@@ -385,7 +394,6 @@ class DirectionService(SQLModel):
         "else best_effort, when max exceeds fixed + assured; else none.",
     )
     weight: Weight = Field(default=1.0, description="Weight in max-min fair sharing.")
-
 
     def effective_additional(self) -> str:
         """The eligibility for additional bandwidth, with the spec's default applied.
@@ -420,7 +428,9 @@ class OntBase(SQLModel):
     id: ElementId = Field(primary_key=True)
     structure: ElementId = Field(description="Structure id.")
     customer: str | None = Field(default=None, max_length=300, description="Customer name.")
-    kind: OntKind = Field(sa_type=String, description="enterprise | residential | site_backhaul | iot_gateway")
+    kind: OntKind = Field(
+        sa_type=String, description="enterprise | residential | site_backhaul | iot_gateway"
+    )
     onu_rx_sensitivity_dbm: PowerDbm | None = Field(
         default=None, description="Override of the class's ONU receiver sensitivity, dBm."
     )

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def default_database_url() -> str:
-    """The embedded SQLite file: ``$PONMODEL_HOME/ponmodel.db``, else ``~/.ponmodel/ponmodel.db``."""
+    """The embedded SQLite file, ``$PONMODEL_HOME/ponmodel.db`` (default ``~/.ponmodel``)."""
     import os
 
     home = Path(os.environ.get("PONMODEL_HOME") or Path.home() / ".ponmodel")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
 from ponmodel import FORMAT
-from ponmodel.document import Document, load_document
+from ponmodel.document import KIND_OF_COLLECTION, Document, load_document
 from ponmodel.elements import (
     ATTENUATION_COLUMNS,
     CableDuctTable,
@@ -154,6 +154,7 @@ def document_rows(doc: Document) -> dict[str, list[dict[str, Any]]]:
         {
             "id": 1,
             "format": FORMAT,
+            "revision": 0,
             "name": doc.get("name"),
             "connector_loss_db": defaults.get("connector_loss_db"),
             "splice_loss_db": defaults.get("splice_loss_db"),
@@ -272,11 +273,18 @@ def _parents_first(ducts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def is_empty(engine: Engine) -> bool:
     """True when the database holds no element."""
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(ElementTable.__table__)).scalar_one() == 0
+        return (
+            conn.execute(select(func.count()).select_from(ElementTable.__table__)).scalar_one() == 0
+        )
 
 
-def import_document(engine: Engine, doc: Document | dict[str, Any], *, replace: bool = False,
-                    validated: bool = False) -> dict[str, int]:
+def import_document(
+    engine: Engine,
+    doc: Document | dict[str, Any],
+    *,
+    replace: bool = False,
+    validated: bool = False,
+) -> dict[str, int]:
     """Validate ``doc`` and write it in one transaction; return the rows written per table.
 
     Parameters
@@ -308,11 +316,12 @@ def import_document(engine: Engine, doc: Document | dict[str, Any], *, replace: 
                 "import with replace to overwrite it"
             )
             raise InventoryNotEmptyError(msg)
+        rows["network"][0]["revision"] = revision(conn) + 1
         if count or replace:
             _delete_all(conn)
         for table in TABLES_IN_INSERT_ORDER:
             _bulk_insert(conn, table, rows.get(table.name, []))
-    return {table.name: len(rows.get(table.name, [])) for table in TABLES_IN_INSERT_ORDER}
+    return {str(table.name): len(rows.get(table.name, [])) for table in TABLES_IN_INSERT_ORDER}
 
 
 def _delete_all(conn: Connection) -> None:
@@ -331,7 +340,10 @@ def _bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -
         raw = conn.connection.dbapi_connection
         assert raw is not None
         names = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        ):
             for row in tuples:
                 copy.write_row(row)
         return
@@ -340,17 +352,209 @@ def _bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', tuples)
 
 
-# --------------------------------------------------------------------------- export
+# --------------------------------------------------------------------------- reading
 
+TABLE_OF_KIND: dict[str, Any] = {
+    "operator": OperatorTable.__table__,
+    "zone": ZoneTable.__table__,
+    "structure": StructureTable.__table__,
+    "duct": DuctTable.__table__,
+    "cable": CableTable.__table__,
+    "olt": OltTable.__table__,
+    "port": PortTable.__table__,
+    "splitter": SplitterTable.__table__,
+    "ont": OntTable.__table__,
+    "link": LinkTable.__table__,
+    "site": SiteTable.__table__,
+}
+"""Element kind → its table."""
 
-def _select(conn: Connection, table: Any, order_by: Iterable[str] = ("id",)) -> list[Any]:
-    stmt = select(*table.columns).order_by(*(table.c[c] for c in order_by))
-    return list(conn.execute(stmt).mappings())
+LOCATED_KINDS = ("structure", "olt", "splitter", "ont", "site")
+"""Kinds that can be filtered by ``zone`` (directly or through their structure)."""
 
 
 def _attenuation_of(row: Any) -> dict[str, float] | None:
     value = {nm: row[col] for nm, col in ATTENUATION_COLUMNS.items() if row[col] is not None}
     return value or None
+
+
+def _range(low: float | None, high: float | None, names: tuple[str, str]) -> Any:
+    return None if low is None else {names[0]: low, names[1]: high}
+
+
+def _children(
+    conn: Connection, table: Any, parent: str, child: str, ids: list[str] | None
+) -> dict[str, list[str]]:
+    """parent id → its child ids in ``position`` order (a route, a link's cables)."""
+    stmt = select(table.c[parent], table.c[child]).order_by(table.c[parent], table.c.position)
+    if ids is not None:
+        stmt = stmt.where(table.c[parent].in_(ids))
+    out: dict[str, list[str]] = defaultdict(list)
+    for p, c in conn.execute(stmt):
+        out[p].append(c)
+    return out
+
+
+def _ports_of(conn: Connection, olt_ids: list[str] | None) -> dict[str, list[dict[str, Any]]]:
+    table = PortTable.__table__
+    stmt = select(*table.columns).order_by(table.c.olt_id, table.c.position)
+    if olt_ids is not None:
+        stmt = stmt.where(table.c.olt_id.in_(olt_ids))
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in conn.execute(stmt).mappings():
+        out[r["olt_id"]].append(port_element(r))
+    return out
+
+
+def port_element(r: Any) -> dict[str, Any]:
+    """A ``port`` row as its document element (nested overrides)."""
+    return {
+        "id": r["id"],
+        "technology": r["technology"],
+        "optics_class": r["optics_class"],
+        "olt_tx_dbm": _range(r["olt_tx_min_dbm"], r["olt_tx_max_dbm"], ("min", "max")),
+        "olt_rx_sensitivity_dbm": r["olt_rx_sensitivity_dbm"],
+        "olt_rx_overload_dbm": r["olt_rx_overload_dbm"],
+        "capacity_mbps": _range(r["capacity_down_mbps"], r["capacity_up_mbps"], ("down", "up")),
+        "coexistence_loss_db": r["coexistence_loss_db"],
+        "max_split": r["max_split"],
+        "max_reach_m": r["max_reach_m"],
+    }
+
+
+def _ont_element(r: Any) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "structure": r["structure"],
+        "customer": r["customer"],
+        "kind": r["kind"],
+        "onu_tx_dbm": _range(r["onu_tx_min_dbm"], r["onu_tx_max_dbm"], ("min", "max")),
+        "onu_rx_sensitivity_dbm": r["onu_rx_sensitivity_dbm"],
+        "onu_rx_overload_dbm": r["onu_rx_overload_dbm"],
+        "service": {
+            d: {
+                "fixed_mbps": r[f"{d}_fixed_mbps"],
+                "assured_mbps": r[f"{d}_assured_mbps"],
+                "max_mbps": r[f"{d}_max_mbps"],
+                "additional": r[f"{d}_additional"],
+                "weight": r[f"{d}_weight"],
+            }
+            for d in ("down", "up")
+        },
+    }
+
+
+def _duct_element(r: Any) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "from": r["from_id"],
+        "to": r["to_id"],
+        "length_m": r["length_m"],
+        "inner_diameter_mm": r["inner_diameter_mm"],
+        "owner": r["owner"],
+        "within": r["within"],
+        "outer_diameter_mm": r["outer_diameter_mm"],
+        "max_fill_ratio": r["max_fill_ratio"],
+    }
+
+
+def read_elements(
+    conn: Connection,
+    kind: str,
+    *,
+    filters: dict[str, Any] | None = None,
+    ids: list[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Elements of one kind as document elements, ordered by id, and the total matching.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    kind : str
+        A key of :data:`TABLE_OF_KIND`.
+    filters : dict, optional
+        Column → value equality filters; ``zone`` also works for the kinds in
+        :data:`LOCATED_KINDS` (through their structure).
+    ids : list of str, optional
+        Only these ids.
+    limit, offset : int
+        Paging.
+    """
+    table = TABLE_OF_KIND[kind]
+    conditions = []
+    for name, value in (filters or {}).items():
+        if value is None:
+            continue
+        column = {"from": "from_id", "to": "to_id", "olt": "olt_id"}.get(name, name)
+        if name == "zone" and kind in ("olt", "splitter", "ont"):
+            structures = select(StructureTable.__table__.c.id).where(
+                StructureTable.__table__.c.zone == value
+            )
+            conditions.append(table.c.structure.in_(structures))
+        else:
+            conditions.append(table.c[column] == value)
+    if ids is not None:
+        conditions.append(table.c.id.in_(ids))
+    total = conn.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+    stmt = select(*table.columns).where(*conditions).order_by(table.c.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = list(conn.execute(stmt).mappings())
+    page = [r["id"] for r in rows] if (limit is not None or ids is not None or conditions) else None
+    if kind == "duct":
+        return [_duct_element(r) for r in rows], total
+    if kind == "cable":
+        routes = _children(conn, CableDuctTable.__table__, "cable_id", "duct_id", page)
+        return [
+            {
+                "id": r["id"],
+                "operator": r["operator"],
+                "fibre_count": r["fibre_count"],
+                "outer_diameter_mm": r["outer_diameter_mm"],
+                "ducts": routes.get(r["id"], []),
+                "attenuation_db_per_km": _attenuation_of(r),
+            }
+            for r in rows
+        ], total
+    if kind == "olt":
+        ports = _ports_of(conn, page)
+        return [{**dict(r), "ports": ports.get(r["id"], [])} for r in rows], total
+    if kind == "port":
+        return [{**port_element(r), "olt": r["olt_id"]} for r in rows], total
+    if kind == "ont":
+        return [_ont_element(r) for r in rows], total
+    if kind == "link":
+        carried = _children(conn, LinkCableTable.__table__, "link_id", "cable_id", page)
+        return [
+            {
+                "id": r["id"],
+                "from": r["from_id"],
+                "to": r["to_id"],
+                "length_m": r["length_m"],
+                "connectors": r["connectors"],
+                "splices": r["splices"],
+                "extra_loss_db": r["extra_loss_db"],
+                "cables": carried.get(r["id"], []),
+                "attenuation_db_per_km": _attenuation_of(r),
+            }
+            for r in rows
+        ], total
+    return [dict(r) for r in rows], total
+
+
+def revision(conn: Connection) -> int:
+    """The stored network's revision: it changes with every write."""
+    value = conn.execute(select(NetworkTable.__table__.c.revision)).scalar_one_or_none()
+    return int(value or 0)
+
+
+def kind_of(conn: Connection, element_id: str) -> str | None:
+    """The kind of the element with this id, or None."""
+    table = ElementTable.__table__
+    return conn.execute(select(table.c.kind).where(table.c.id == element_id)).scalar_one_or_none()
 
 
 def export_document(engine: Engine) -> Document:
@@ -372,107 +576,8 @@ def export_with(conn: Connection) -> Document:
             "safety_margin_db": net["safety_margin_db"],
         }
         doc["defaults"] = defaults if any(v is not None for v in defaults.values()) else None
-    doc["operators"] = [dict(r) for r in _select(conn, OperatorTable.__table__)]
-    doc["zones"] = [dict(r) for r in _select(conn, ZoneTable.__table__)]
-    doc["structures"] = [dict(r) for r in _select(conn, StructureTable.__table__)]
-    ducts = []
-    for r in _select(conn, DuctTable.__table__):
-        d = {"id": r["id"], "from": r["from_id"], "to": r["to_id"]}
-        d.update({k: r[k] for k in ("length_m", "inner_diameter_mm", "owner", "within",
-                                     "outer_diameter_mm", "max_fill_ratio")})
-        ducts.append(d)
-    doc["ducts"] = ducts
-    routes: dict[str, list[str]] = defaultdict(list)
-    for cable_id, duct_id in conn.execute(
-        select(CableDuctTable.cable_id, CableDuctTable.duct_id).order_by(
-            CableDuctTable.cable_id, CableDuctTable.position
-        )
-    ):
-        routes[cable_id].append(duct_id)
-    doc["cables"] = [
-        {
-            "id": r["id"],
-            "operator": r["operator"],
-            "fibre_count": r["fibre_count"],
-            "outer_diameter_mm": r["outer_diameter_mm"],
-            "ducts": routes.get(r["id"], []),
-            "attenuation_db_per_km": _attenuation_of(r),
-        }
-        for r in _select(conn, CableTable.__table__)
-    ]
-    ports: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in _select(conn, PortTable.__table__, ("olt_id", "position")):
-        port = {
-            k: r[k]
-            for k in ("id", "technology", "optics_class")
-        }
-        tx = None
-        if r["olt_tx_min_dbm"] is not None:
-            tx = {"min": r["olt_tx_min_dbm"], "max": r["olt_tx_max_dbm"]}
-        cap = None
-        if r["capacity_down_mbps"] is not None:
-            cap = {"down": r["capacity_down_mbps"], "up": r["capacity_up_mbps"]}
-        port.update(
-            olt_tx_dbm=tx,
-            olt_rx_sensitivity_dbm=r["olt_rx_sensitivity_dbm"],
-            olt_rx_overload_dbm=r["olt_rx_overload_dbm"],
-            capacity_mbps=cap,
-            coexistence_loss_db=r["coexistence_loss_db"],
-            max_split=r["max_split"],
-            max_reach_m=r["max_reach_m"],
-        )
-        ports[r["olt_id"]].append(port)
-    doc["olts"] = [{**dict(r), "ports": ports.get(r["id"], [])} for r in _select(conn, OltTable.__table__)]
-    doc["splitters"] = [dict(r) for r in _select(conn, SplitterTable.__table__)]
-    onts = []
-    for r in _select(conn, OntTable.__table__):
-        tx = None
-        if r["onu_tx_min_dbm"] is not None:
-            tx = {"min": r["onu_tx_min_dbm"], "max": r["onu_tx_max_dbm"]}
-        onts.append(
-            {
-                "id": r["id"],
-                "structure": r["structure"],
-                "customer": r["customer"],
-                "kind": r["kind"],
-                "onu_tx_dbm": tx,
-                "onu_rx_sensitivity_dbm": r["onu_rx_sensitivity_dbm"],
-                "onu_rx_overload_dbm": r["onu_rx_overload_dbm"],
-                "service": {
-                    d: {
-                        "fixed_mbps": r[f"{d}_fixed_mbps"],
-                        "assured_mbps": r[f"{d}_assured_mbps"],
-                        "max_mbps": r[f"{d}_max_mbps"],
-                        "additional": r[f"{d}_additional"],
-                        "weight": r[f"{d}_weight"],
-                    }
-                    for d in ("down", "up")
-                },
-            }
-        )
-    doc["onts"] = onts
-    carried: dict[str, list[str]] = defaultdict(list)
-    for link_id, cable_id in conn.execute(
-        select(LinkCableTable.link_id, LinkCableTable.cable_id).order_by(
-            LinkCableTable.link_id, LinkCableTable.position
-        )
-    ):
-        carried[link_id].append(cable_id)
-    doc["links"] = [
-        {
-            "id": r["id"],
-            "from": r["from_id"],
-            "to": r["to_id"],
-            "length_m": r["length_m"],
-            "connectors": r["connectors"],
-            "splices": r["splices"],
-            "extra_loss_db": r["extra_loss_db"],
-            "cables": carried.get(r["id"], []),
-            "attenuation_db_per_km": _attenuation_of(r),
-        }
-        for r in _select(conn, LinkTable.__table__)
-    ]
-    doc["sites"] = [dict(r) for r in _select(conn, SiteTable.__table__)]
+    for key, kind in KIND_OF_COLLECTION.items():
+        doc[key] = read_elements(conn, kind)[0]
     return doc
 
 
@@ -483,7 +588,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per inventory table."""
     with engine.connect() as conn:
         return {
-            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            str(t.name): conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in TABLES_IN_INSERT_ORDER
         }
 

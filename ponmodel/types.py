@@ -23,9 +23,7 @@ PositiveLengthM = Annotated[
 PositiveDiameterMm = Annotated[
     float, Field(gt=0, allow_inf_nan=False, description="Diameter in millimetres, > 0.")
 ]
-LossDb = Annotated[
-    float, Field(ge=0, allow_inf_nan=False, description="Optical loss in dB, >= 0.")
-]
+LossDb = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Optical loss in dB, >= 0.")]
 PowerDbm = Annotated[float, Field(allow_inf_nan=False, description="Optical power in dBm.")]
 RateMbps = Annotated[
     float, Field(ge=0, allow_inf_nan=False, description="Data rate in Mbit/s, >= 0.")
@@ -45,9 +43,7 @@ Longitude = Annotated[
 Latitude = Annotated[
     float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS 84 latitude, degrees.")
 ]
-Ratio = Annotated[
-    float, Field(gt=0, le=1, allow_inf_nan=False, description="A ratio in (0, 1].")
-]
+Ratio = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, description="A ratio in (0, 1].")]
 Weight = Annotated[
     float,
     Field(gt=0, le=1e6, allow_inf_nan=False, description="Weight for max-min fair sharing, > 0."),

@@ -1,0 +1,1 @@
+"""ponmodel.api: the FastAPI application and the ``ponmodel`` command line: the top layer."""

@@ -1,0 +1,418 @@
+"""The ``ponmodel`` command line (typer + rich).
+
+Every command takes ``--json`` for machine output. Exit codes: 0 success, 1 a failure
+(an unknown id, a conflict), 2 invalid input (a bad document or argument). Heavy modules
+are imported inside the commands, so ``ponmodel validate`` does not pay for FastAPI.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from ponmodel.topology.build import Topology
+    from sqlalchemy import Engine
+
+    from ponmodel.document import Document
+
+app = typer.Typer(
+    name="ponmodel",
+    help="XGS-PON fibre network inventory and capacity modeller.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks that print measured figures.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="SQLAlchemy URL (default: PONMODEL_DATABASE_URL or the embedded SQLite file).",
+    ),
+]
+FileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        "-f",
+        help="Read this network document instead of the database.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+ZoneOpt = Annotated[str | None, typer.Option("--zone", help="Restrict to one zone.")]
+
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def _fail(exc: Exception, as_json: bool) -> NoReturn:
+    """Report a domain error and exit with its code."""
+    from ponmodel.errors import DocumentError
+
+    code = EXIT_INVALID if isinstance(exc, DocumentError) else EXIT_FAILURE
+    if as_json:
+        body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc).splitlines()[0]}
+        if isinstance(exc, DocumentError):
+            body["problems"] = [p.as_dict() for p in exc.problems]
+        _print_json(body)
+    else:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _engine(database: str | None) -> Engine:
+    from ponmodel.settings import Settings
+    from ponmodel.storage import make_engine, migrate
+
+    engine = make_engine(database or Settings().database_url)
+    migrate(engine)
+    return engine
+
+
+def _load(file: Path | None, database: str | None, zone: str | None = None) -> Document:
+    """The network from a file or the database, optionally restricted to a zone."""
+    from ponmodel.topology.build import subset_for_zone
+
+    from ponmodel.document import read_document
+    from ponmodel.storage import export_document
+
+    doc = read_document(file) if file is not None else export_document(_engine(database))
+    return subset_for_zone(doc, zone) if zone is not None else doc
+
+
+def _topology(file: Path | None, database: str | None) -> Topology:
+    from ponmodel.topology.build import build_topology
+
+    return build_topology(_load(file, database))
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@app.command("validate")
+def validate_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], as_json: JsonOpt = False
+) -> None:
+    """Check a network document; list every problem (exit 2 when there is any)."""
+    from ponmodel.document import read_document
+    from ponmodel.errors import DocumentError
+
+    try:
+        doc = read_document(file)
+    except DocumentError as exc:
+        _fail(exc, as_json)
+    counts = {k: len(v) for k, v in doc.items() if isinstance(v, list)}
+    if as_json:
+        _print_json({"valid": True, "counts": counts})
+    else:
+        console.print(
+            f"[green]valid[/]: {file} ({', '.join(f'{v} {k}' for k, v in counts.items())})"
+        )
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    replace: Annotated[bool, typer.Option(help="Replace the stored network.")] = False,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a document and write it to the database in one transaction."""
+    from ponmodel.document import read_document
+    from ponmodel.errors import PonmodelError
+    from ponmodel.storage import import_document
+
+    started = time.perf_counter()
+    try:
+        with console.status("validating…", spinner="dots") if not as_json else _null():
+            doc = read_document(file)
+        engine = _engine(database)
+        with console.status("writing…", spinner="dots") if not as_json else _null():
+            rows = import_document(engine, doc, replace=replace, validated=True)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    seconds = time.perf_counter() - started
+    if as_json:
+        _print_json({"imported": rows, "seconds": round(seconds, 3)})
+        return
+    table = Table(title=f"imported {file.name} in {seconds:.2f} s")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in rows.items():
+        table.add_row(name, str(n))
+    console.print(table)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here (default: stdout).")
+    ] = None,
+    zone: ZoneOpt = None,
+    database: DbOpt = None,
+) -> None:
+    """Write the stored network (or one zone of it) as a ponmodel/1 document."""
+    from ponmodel.document import dump_document
+    from ponmodel.errors import PonmodelError
+
+    try:
+        doc = _load(None, database, zone)
+    except PonmodelError as exc:
+        _fail(exc, False)
+    data = dump_document(doc, out)
+    if out is None:
+        sys.stdout.buffer.write(data + b"\n")
+
+
+@app.command("schema")
+def schema_cmd(out: Annotated[Path | None, typer.Option("--out", "-o")] = None) -> None:
+    """Print (or write) the JSON Schema of ponmodel/1."""
+    from ponmodel.document import json_schema
+
+    data = orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2)
+    if out is None:
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        out.write_bytes(data + b"\n")
+
+
+@app.command("generate")
+def generate_cmd(
+    onts: Annotated[int, typer.Option(min=1, help="Number of ONTs.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here (default: stdout).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a valid synthetic network of any size (deterministic for a seed)."""
+    from ponmodel.document import dump_document
+    from ponmodel.generate import generate_network
+
+    doc = generate_network(onts, seed)
+    data = dump_document(doc, out, indent=False)
+    if out is None:
+        sys.stdout.buffer.write(data + b"\n")
+    elif as_json:
+        _print_json(
+            {"out": str(out), "counts": {k: len(v) for k, v in doc.items() if isinstance(v, list)}}
+        )
+    else:
+        console.print(f"wrote {out} ({len(doc['onts'])} ONTs, {len(data) / 1e6:.1f} MB)")
+
+
+@app.command("demo")
+def demo_cmd(database: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Load the Hanoi demonstration network into the database (replacing what is there)."""
+    from ponmodel.document import load_document, read_document
+    from ponmodel.storage import import_document
+
+    fixture = FIXTURES_DIR / "hanoi.json"
+    if fixture.exists():
+        doc = read_document(fixture)
+    else:  # an installed (non-editable) package has no fixtures folder: rebuild it
+        from ponmodel.generate import hanoi_network
+
+        doc = load_document(hanoi_network())
+    rows = import_document(_engine(database), doc, replace=True, validated=True)
+    from ponmodel.settings import Settings
+
+    url = database or Settings().database_url
+    if as_json:
+        _print_json({"database": url, "imported": rows})
+    else:
+        console.print(
+            f"loaded the Hanoi network into {url}: {rows['zone']} zones, {rows['olt']} OLTs, "
+            f"{rows['ont']} ONTs, {rows['duct']} ducts, {rows['site']} mobile sites"
+        )
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    database: DbOpt = None,
+) -> None:
+    """Run the API (default http://127.0.0.1:8000; docs at /docs)."""
+    import os
+
+    import uvicorn
+
+    from ponmodel.settings import Settings
+
+    if database:
+        os.environ["PONMODEL_DATABASE_URL"] = database
+    settings = Settings()
+    _engine(settings.database_url)  # migrate once, before the workers start
+    uvicorn.run(
+        "ponmodel.api.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+    )
+
+
+# --------------------------------------------------------------------------- topology
+
+
+@app.command("trace")
+def trace_cmd(
+    ont: str, file: FileOpt = None, database: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """The path of an ONT back to its PON port and OLT, hop by hop."""
+    from ponmodel.topology.trace import trace
+
+    from ponmodel.errors import PonmodelError
+
+    try:
+        result = trace(_topology(file, database), ont)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    table = Table(
+        title=f"{result.ont} ← {result.port} ({result.olt}): "
+        f"{result.distance_m:,.0f} m, split 1:{result.split}"
+    )
+    for column in ("link", "from", "to", "length m", "distance m", "cables"):
+        table.add_column(column, justify="right" if " m" in column else "left")
+    for hop in result.hops:
+        table.add_row(
+            hop.link,
+            f"{hop.from_kind} {hop.from_id}",
+            f"{hop.to_kind} {hop.to_id}",
+            f"{hop.length_m:,.1f}",
+            f"{hop.distance_m:,.1f}",
+            ", ".join(hop.cables),
+        )
+    console.print(table)
+
+
+@app.command("reach")
+def reach_cmd(
+    node: str, file: FileOpt = None, database: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Every ONT an OLT, PON port or splitter reaches."""
+    from ponmodel.topology.trace import reach
+
+    from ponmodel.errors import PonmodelError
+
+    try:
+        onts = reach(_topology(file, database), node)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json({"element": node, "onts": onts, "count": len(onts)})
+        return
+    console.print(f"{node} reaches {len(onts)} ONT(s)")
+    for ont in onts:
+        console.print(f"  {ont}")
+
+
+@app.command("through")
+def through_cmd(
+    structure: str, file: FileOpt = None, database: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """What passes through or sits in a structure: ducts, cables, links, equipment."""
+    from ponmodel.topology.trace import through
+
+    from ponmodel.errors import PonmodelError
+
+    try:
+        result = through(_topology(file, database), structure)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json({"structure": structure, **result})
+        return
+    table = Table(title=f"through {structure}")
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    table.add_column("ids")
+    for kind, ids in result.items():
+        table.add_row(kind, str(len(ids)), ", ".join(ids[:12]) + (" …" if len(ids) > 12 else ""))
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+@bench_app.command("import")
+def bench_import_cmd(
+    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    seed: Annotated[int, typer.Option()] = 0,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            help="Also measure on this PostgreSQL URL (default: PONMODEL_TEST_DATABASE_URL)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure import and load-back of a generated network on SQLite (and PostgreSQL)."""
+    from ponmodel.bench import bench_import
+
+    result = bench_import(onts, seed=seed, postgres_url=postgres, progress=not as_json)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"import benchmark: {onts:,} ONTs, {result['rows']:,} rows")
+    for column in ("database", "import s", "rows/s", "load s", "rows/s (load)"):
+        table.add_column(column, justify="right")
+    for db in result["databases"]:
+        table.add_row(
+            db["database"],
+            f"{db['import_s']:.2f}",
+            f"{db['import_rows_per_s']:,.0f}",
+            f"{db['load_s']:.2f}",
+            f"{db['load_rows_per_s']:,.0f}",
+        )
+    console.print(table)
+    console.print(
+        f"generate {result['generate_s']:.2f} s, validate {result['validate_s']:.2f} s, "
+        f"peak RSS {result['peak_rss_mb']:.0f} MB"
+    )
+
+
+def main() -> None:
+    """Entry point of the ``ponmodel`` script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

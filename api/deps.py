@@ -1,0 +1,68 @@
+"""Dependencies shared by the routes: the engine, a connection, the cached topology."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from ponmodel.topology.build import Topology, build_topology, subset_for_zone
+from sqlalchemy import Connection, Engine
+
+from ponmodel.storage import export_with, revision
+
+
+def get_engine(request: Request) -> Engine:
+    """The application's engine (set by :func:`ponmodel.api.main.create_app`)."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def get_connection(engine: EngineDep) -> Iterator[Connection]:
+    """A read connection for one request."""
+    with engine.connect() as conn:
+        yield conn
+
+
+ConnectionDep = Annotated[Connection, Depends(get_connection)]
+
+
+class TopologyCache:
+    """The whole network's topology, rebuilt only when the stored revision changes.
+
+    Building it costs one export of the database; every write bumps the revision
+    (:func:`ponmodel.storage.revision`), so readers never see a stale graph.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._revision: int | None = None
+        self._topology: Topology | None = None
+        self._zones: dict[str, Topology] = {}
+
+    def get(self, conn: Connection, zone: str | None = None) -> Topology:
+        """The topology of the network, or of one zone."""
+        current = revision(conn)
+        with self._lock:
+            if self._topology is None or self._revision != current:
+                self._topology = build_topology(export_with(conn))
+                self._revision = current
+                self._zones = {}
+            if zone is None:
+                return self._topology
+            if zone not in self._zones:
+                self._zones[zone] = build_topology(subset_for_zone(self._topology.doc, zone))
+            return self._zones[zone]
+
+
+def get_topology(request: Request, conn: ConnectionDep) -> Topology:
+    """The cached topology of the whole network."""
+    cache: TopologyCache = request.app.state.topology_cache
+    return cache.get(conn)
+
+
+TopologyDep = Annotated[Topology, Depends(get_topology)]

@@ -1,0 +1,132 @@
+"""One error shape for every failure: RFC 9457 problem details.
+
+Domain errors are raised by the library (:mod:`ponmodel.errors`); this module alone maps
+them to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ponmodel.document import pointer
+from ponmodel.errors import ConflictError, DocumentError, NotFoundError, PonmodelError
+
+log = logging.getLogger("ponmodel.api")
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ElementProblem(BaseModel):
+    """One problem of a request body or document, located by element id and JSON pointer."""
+
+    element_id: str | None = None
+    pointer: str = Field(description="RFC 6901 JSON pointer into the request body.")
+    field: str | None = None
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str = Field(default="about:blank", description="URI naming the problem type.")
+    title: str
+    status: int
+    detail: str
+    errors: list[ElementProblem] = Field(default_factory=list)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": title}
+    for status, title in (
+        (400, "Bad request"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Request body too large"),
+        (422, "Invalid input"),
+    )
+}
+"""Responses every route declares, so the OpenAPI schema documents the error shape."""
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    kind: str = "about:blank",
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """A problem-details response."""
+    body = Problem(
+        type=kind,
+        title=title,
+        status=status,
+        detail=detail,
+        errors=[ElementProblem(**e) for e in errors or []],
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers that turn errors into problems."""
+
+    @app.exception_handler(DocumentError)
+    async def _document(_: Request, exc: DocumentError) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid network document",
+            f"{len(exc.problems)} problem(s); nothing was written",
+            kind="/problems/invalid-document",
+            errors=[p.as_dict() for p in exc.problems],
+        )
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return problem(404, "Not found", str(exc), kind="/problems/not-found")
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
+        return problem(409, "Conflict", str(exc), kind="/problems/conflict")
+
+    @app.exception_handler(PonmodelError)
+    async def _domain(_: Request, exc: PonmodelError) -> JSONResponse:
+        return problem(400, "Bad request", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            loc = [str(t) for t in err.get("loc", ())]
+            field = loc[-1] if loc else None
+            errors.append({"pointer": pointer(*loc), "field": field, "message": err.get("msg", "")})
+        return problem(
+            422,
+            "Invalid request",
+            f"{len(errors)} problem(s) in the request",
+            kind="/problems/invalid-request",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return problem(500, "Internal server error", "an unexpected error occurred; it was logged")
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

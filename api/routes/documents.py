@@ -1,0 +1,64 @@
+"""Bulk import and export of whole network documents, and the JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from ponmodel.api.deps import EngineDep
+from ponmodel.api.problems import PROBLEM_RESPONSES
+from ponmodel.topology.build import subset_for_zone
+
+from ponmodel.document import dump_document, json_schema, load_document, parse_json
+from ponmodel.errors import DocumentError, ElementError
+from ponmodel.storage import export_document, import_document
+
+router = APIRouter(tags=["documents"], responses=PROBLEM_RESPONSES)
+
+_DOCUMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/NetworkDocument"}}
+        },
+    }
+}
+
+
+@router.post("/import", name="import_document", openapi_extra=_DOCUMENT_BODY)
+async def import_route(
+    request: Request,
+    engine: EngineDep,
+    replace: Annotated[bool, Query(description="Replace the stored network.")] = False,
+) -> dict[str, Any]:
+    """Validate a whole ``ponmodel/1`` document and store it in one transaction.
+
+    Every problem is returned at once (422, each with element id and JSON pointer) and
+    nothing is written. Importing over a stored network needs ``replace=true`` (else 409).
+    """
+    limit = request.app.state.settings.max_body_bytes
+    body = await request.body()
+    if len(body) > limit:
+        raise DocumentError([ElementError("", f"body of {len(body)} bytes exceeds {limit} bytes")])
+    doc = load_document(parse_json(body, source="request body"))
+    rows = import_document(engine, doc, replace=replace, validated=True)
+    return {"imported": rows}
+
+
+@router.get("/export", name="export_document")
+def export_route(
+    engine: EngineDep,
+    zone: Annotated[str | None, Query(description="Only what concerns this zone.")] = None,
+) -> Response:
+    """The stored network (or one zone of it) as a ``ponmodel/1`` document."""
+    doc = export_document(engine)
+    if zone is not None:
+        doc = subset_for_zone(doc, zone)
+    return Response(dump_document(doc, indent=False), media_type="application/json")
+
+
+@router.get("/schema", name="document_schema")
+def schema_route() -> dict[str, Any]:
+    """The JSON Schema of the ``ponmodel/1`` network document."""
+    return json_schema()

@@ -1,0 +1,109 @@
+"""The ``ponmodel`` command line: exit codes, --json output, import/export, trace, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ponmodel.api.cli import app
+from typer.testing import CliRunner
+
+from ponmodel.document import canonical, load_document
+from tests.conftest import FIXTURES, fixture_doc
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_validate_ok_and_invalid() -> None:
+    r = runner.invoke(app, ["validate", str(FIXTURES / "tiny.json"), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["valid"] is True
+    r = runner.invoke(app, ["validate", str(FIXTURES / "invalid_cycle.json"), "--json"])
+    assert r.exit_code == 2
+    body = json.loads(r.stdout)
+    assert body["error"] == "DocumentError"
+    assert [(p["element_id"], p["pointer"]) for p in body["problems"]] == [
+        ("SP-02", "/splitters/1")
+    ]
+
+
+def test_validate_human_output_names_the_problem() -> None:
+    r = runner.invoke(app, ["validate", str(FIXTURES / "invalid_zero_length.json")])
+    assert r.exit_code == 2
+    assert "/links/2/length_m: DR-02" in r.stderr
+
+
+def test_import_export_round_trip(db: str, tmp_path: Path) -> None:
+    r = runner.invoke(
+        app,
+        ["import", str(FIXTURES / "two_operators_shared_duct.json"), "--database", db, "--json"],
+    )
+    assert r.exit_code == 0, r.output
+    doc = fixture_doc("two_operators_shared_duct.json")
+    assert json.loads(r.stdout)["imported"]["ont"] == len(doc["onts"])
+    out = tmp_path / "out.json"
+    assert runner.invoke(app, ["export", "--database", db, "--out", str(out)]).exit_code == 0
+    assert canonical(json.loads(out.read_text())) == canonical(load_document(doc))
+    # a second import without --replace is refused, and nothing changes
+    r = runner.invoke(app, ["import", str(FIXTURES / "tiny.json"), "--database", db, "--json"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["error"] == "InventoryNotEmptyError"
+
+
+def test_import_of_an_invalid_file_exits_2(db: str) -> None:
+    r = runner.invoke(
+        app,
+        ["import", str(FIXTURES / "invalid_missing_reference.json"), "--database", db, "--json"],
+    )
+    assert r.exit_code == 2
+    assert json.loads(r.stdout)["problems"][0]["pointer"] == "/onts/1/structure"
+
+
+def test_trace_and_reach_from_a_file() -> None:
+    doc = fixture_doc("tiny.json")
+    ont = doc["onts"][0]["id"]
+    r = runner.invoke(app, ["trace", ont, "--file", str(FIXTURES / "tiny.json"), "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    lengths = {link["to"]: link["length_m"] for link in doc["links"]}
+    # tiny: port → splitter → ONT, so the distance is the feeder plus the drop
+    feeder = next(link for link in doc["links"] if link["from"] == body["port"])
+    assert body["distance_m"] == pytest.approx(feeder["length_m"] + lengths[ont])
+    r = runner.invoke(app, ["reach", body["port"], "--file", str(FIXTURES / "tiny.json"), "--json"])
+    assert json.loads(r.stdout)["onts"] == sorted(o["id"] for o in doc["onts"])
+    r = runner.invoke(app, ["trace", "NOPE", "--file", str(FIXTURES / "tiny.json")])
+    assert r.exit_code == 1 and "no ont with id 'NOPE'" in r.stderr
+
+
+def test_demo_then_zones_are_there(db: str) -> None:
+    r = runner.invoke(app, ["demo", "--database", db, "--json"])
+    assert r.exit_code == 0, r.output
+    hanoi = fixture_doc("hanoi.json")
+    assert json.loads(r.stdout)["imported"]["zone"] == len(hanoi["zones"])
+    r = runner.invoke(app, ["through", hanoi["structures"][0]["id"], "--database", db, "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["structure"] == hanoi["structures"][0]["id"]
+
+
+def test_generate_is_deterministic(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (a, b):
+        assert (
+            runner.invoke(
+                app, ["generate", "--onts", "300", "--seed", "7", "--out", str(out)]
+            ).exit_code
+            == 0
+        )
+    assert a.read_bytes() == b.read_bytes()
+    assert len(json.loads(a.read_text())["onts"]) == 300
+    r = runner.invoke(app, ["validate", str(a), "--json"])
+    assert r.exit_code == 0
+
+
+def test_schema_command(tmp_path: Path) -> None:
+    out = tmp_path / "schema.json"
+    assert runner.invoke(app, ["schema", "--out", str(out)]).exit_code == 0
+    assert json.loads(out.read_text())["title"] == "ponmodel/1 network document"

@@ -1,0 +1,48 @@
+"""Dependencies point one way: api → topology → core (ponmodel)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = {"ponmodel": ROOT / "ponmodel", "topology": ROOT / "topology", "api": ROOT / "api"}
+FORBIDDEN = {
+    "ponmodel": ("ponmodel.topology", "ponmodel.api", "fastapi", "typer", "uvicorn", "rich"),
+    "topology": ("ponmodel.api", "fastapi", "typer", "uvicorn"),
+    "api": (),
+}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                found.append((node.lineno, "<relative>"))
+            elif node.module:
+                found.append((node.lineno, node.module))
+    return found
+
+
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_imports_point_one_way(layer: str) -> None:
+    bad = []
+    for path in sorted(LAYERS[layer].rglob("*.py")):
+        for line, module in _imports(path):
+            if module == "<relative>" or any(
+                module == f or module.startswith(f + ".") for f in FORBIDDEN[layer]
+            ):
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert bad == []
+
+
+def test_the_check_would_catch_a_violation(tmp_path: Path) -> None:
+    sample = tmp_path / "x.py"
+    sample.write_text("from ponmodel.api.main import create_app\nimport ponmodel.topology.build\n")
+    assert [m for _, m in _imports(sample)] == ["ponmodel.api.main", "ponmodel.topology.build"]
