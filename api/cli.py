@@ -197,11 +197,18 @@ def export_cmd(
 
 
 @app.command("schema")
-def schema_cmd(out: Annotated[Path | None, typer.Option("--out", "-o")] = None) -> None:
-    """Print (or write) the JSON Schema of ponmodel/1."""
-    from ponmodel.document import json_schema
+def schema_cmd(
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    markdown: Annotated[bool, typer.Option(help="The field reference page instead.")] = False,
+) -> None:
+    """Print (or write) the JSON Schema of ponmodel/1, or its field reference in Markdown."""
+    from ponmodel.document import field_reference_markdown, json_schema
 
-    data = orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2)
+    if markdown:
+        text = field_reference_markdown().encode()
+        data = text[:-1] if text.endswith(b"\n") else text
+    else:
+        data = orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2)
     if out is None:
         sys.stdout.buffer.write(data + b"\n")
     else:

@@ -30,7 +30,8 @@ import json
 import types
 import typing
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, NotRequired, get_args, get_origin
@@ -40,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from typing_extensions import TypedDict
 
 from ponmodel import FORMAT
+from ponmodel._gc import gc_paused
 from ponmodel.catalog import CatalogError, classes_for
 from ponmodel.elements import (
     CableCreate,
@@ -163,14 +165,32 @@ def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
     return TypeAdapter(list[_typed_dict_of(model)])  # type: ignore[misc]
 
 
+@dataclass(frozen=True, slots=True)
+class _DefaultsPlan:
+    """How to fill one model's optional keys: precomputed once per model."""
+
+    constants: dict[str, Any]
+    fresh_lists: tuple[str, ...]
+    nested: tuple[tuple[str, type[BaseModel]], ...]
+
+
 @cache
-def _defaults_of(model: type[BaseModel]) -> dict[str, Any]:
-    """Key (alias) → default value, for the optional fields of ``model``."""
-    out: dict[str, Any] = {}
+def _plan(model: type[BaseModel]) -> _DefaultsPlan:
+    constants: dict[str, Any] = {}
+    fresh: list[str] = []
+    nested: list[tuple[str, type[BaseModel]]] = []
     for name, info in model.model_fields.items():
+        key = info.alias or name
         if not info.is_required():
-            out[info.alias or name] = info.get_default(call_default_factory=True)
-    return out
+            default = info.get_default(call_default_factory=True)
+            if isinstance(default, list):
+                fresh.append(key)
+            else:
+                constants[key] = default
+        inner = _model_in(info.annotation)
+        if inner is not None:
+            nested.append((key, inner))
+    return _DefaultsPlan(constants, tuple(fresh), tuple(nested))
 
 
 def with_defaults(model: type[BaseModel], element: dict[str, Any]) -> dict[str, Any]:
@@ -181,15 +201,13 @@ def with_defaults(model: type[BaseModel], element: dict[str, Any]) -> dict[str, 
     >>> with_defaults(LinkCreate, {"id": "L", "from": "P", "to": "S", "length_m": 1.0})["splices"]
     0
     """
-    out = {**_defaults_of(model), **element}
-    for name, info in model.model_fields.items():
-        key = info.alias or name
+    plan = _plan(model)
+    out = {**plan.constants, **element}
+    for key in plan.fresh_lists:
+        if key not in out:
+            out[key] = []
+    for key, inner in plan.nested:
         value = out.get(key)
-        if value is None:
-            continue
-        inner = _model_in(info.annotation)
-        if inner is None:
-            continue
         if isinstance(value, list):
             out[key] = [with_defaults(inner, v) for v in value]
         elif isinstance(value, dict):
@@ -220,7 +238,13 @@ def pointer(*tokens: str | int) -> str:
     >>> pointer("defaults", "attenuation_db_per_km", "a/b~c")
     '/defaults/attenuation_db_per_km/a~1b~0c'
     """
-    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+    parts = []
+    for token in tokens:
+        text = str(token)
+        if "~" in text or "/" in text:
+            text = text.replace("~", "~0").replace("/", "~1")
+        parts.append(text)
+    return "/" + "/".join(parts) if parts else ""
 
 
 def _raw_id(value: Any) -> str | None:
@@ -275,7 +299,8 @@ def read_document(path: str | Path) -> Document:
         Listing every problem, each with element id and JSON pointer.
     """
     data = Path(path).read_bytes()
-    return load_document(parse_json(data, source=str(path)))
+    with gc_paused():
+        return load_document(parse_json(data, source=str(path)))
 
 
 def load_document(raw: Any) -> Document:
@@ -286,7 +311,8 @@ def load_document(raw: Any) -> Document:
     DocumentError
         Listing every problem at once.
     """
-    problems, doc = _validate(raw)
+    with gc_paused():
+        problems, doc = _validate(raw)
     if problems:
         raise DocumentError(problems)
     return doc
@@ -294,7 +320,8 @@ def load_document(raw: Any) -> Document:
 
 def validate_document(raw: Any) -> list[ElementError]:
     """Every problem of a parsed document (empty when it is valid)."""
-    return _validate(raw)[0]
+    with gc_paused():
+        return _validate(raw)[0]
 
 
 def _validate(raw: Any) -> tuple[list[ElementError], Document]:
@@ -391,6 +418,23 @@ def _message(err: Any) -> str:
 # --------------------------------------------------------------------------- meaning
 
 
+_REFERENCES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "structures": (("zone", ("zone",)),),
+    "ducts": (("from", ("structure",)), ("to", ("structure",)), ("owner", ("operator",)),
+              ("within", ("duct",))),
+    "cables": (("operator", ("operator",)), ("ducts", ("duct",))),
+    "olts": (("operator", ("operator",)), ("structure", ("structure",))),
+    "splitters": (("structure", ("structure",)),),
+    "onts": (("structure", ("structure",)),),
+    "links": (("to", ("splitter", "ont")), ("cables", ("cable",))),
+    "sites": (("zone", ("zone",)), ("operator", ("operator",)), ("structure", ("structure",)),
+              ("backhaul_ont", ("ont",))),
+}
+"""Collection → (field, kinds it may refer to); a link's ``from`` is checked on its own."""
+_LIST_REFERENCES = frozenset({"ducts", "cables"})
+"""Fields holding a list of references (a cable's route, a link's cables)."""
+
+
 class _Checker:
     """The second pass: rules that involve more than one field or element."""
 
@@ -399,14 +443,14 @@ class _Checker:
         self.valid = valid
         self.problems: list[ElementError] = []
         self.kind_of: dict[str, str] = {}
-        self.where: dict[str, str] = {}
+        self.where: dict[str, tuple[str | int, ...]] = {}
 
     def add(self, ptr: str, message: str, element_id: str | None, field: str | None) -> None:
         self.problems.append(ElementError(ptr, message, element_id=element_id, field=field))
 
     def elements(self, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
         for index, element in self.valid[key]:
-            yield pointer(key, index), element
+            yield f"/{key}/{index}", element
 
     def raw_elements(self, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every element of a collection that is an object, valid in its fields or not:
@@ -414,107 +458,95 @@ class _Checker:
         items = self.raw.get(key)
         for index, element in enumerate(items if isinstance(items, list) else []):
             if isinstance(element, dict):
-                yield pointer(key, index), element
+                yield f"/{key}/{index}", element
 
     # ids ------------------------------------------------------------------
     def register_ids(self) -> None:
+        kind_of = self.kind_of
         for key, kind in KIND_OF_COLLECTION.items():
             items = self.raw.get(key)
             if not isinstance(items, list):
                 continue
             for index, element in enumerate(items):
-                self._register(_raw_id(element), kind, pointer(key, index))
-                if key == "olts" and isinstance(element, dict):
+                ident = element.get("id") if isinstance(element, dict) else None
+                if not isinstance(ident, str) or not ident:
+                    continue
+                if ident in kind_of:
+                    self._duplicate(ident, (key, index))
+                else:
+                    kind_of[ident] = kind
+                    self.where[ident] = (key, index)
+                if key == "olts":
                     ports = element.get("ports")
-                    if isinstance(ports, list):
-                        for j, port in enumerate(ports):
-                            ptr = pointer(key, index, "ports", j)
-                            self._register(_raw_id(port), "port", ptr)
+                    for j, port in enumerate(ports if isinstance(ports, list) else []):
+                        port_id = _raw_id(port)
+                        if port_id is None:
+                            continue
+                        if port_id in kind_of:
+                            self._duplicate(port_id, (key, index, "ports", j))
+                        else:
+                            kind_of[port_id] = "port"
+                            self.where[port_id] = (key, index, "ports", j)
 
-    def _register(self, ident: str | None, kind: str, ptr: str) -> None:
-        if ident is None:
-            return
-        if ident in self.kind_of:
-            first = self.where[ident]
-            self.add(
-                ptr + "/id",
-                f"id {ident!r} is already used by the {self.kind_of[ident]} at {first}",
-                ident,
-                "id",
-            )
-            return
-        self.kind_of[ident] = kind
-        self.where[ident] = ptr
+    def _duplicate(self, ident: str, tokens: tuple[str | int, ...]) -> None:
+        first = pointer(*self.where[ident])
+        self.add(
+            pointer(*tokens, "id"),
+            f"id {ident!r} is already used by the {self.kind_of[ident]} at {first}",
+            ident,
+            "id",
+        )
 
     # references ------------------------------------------------------------
-    def ref(
-        self, ptr: str, owner: str | None, field: str, target: Any, kinds: Iterable[str]
-    ) -> bool:
-        """Check one reference; True when it resolves to one of ``kinds``."""
-        if target is None:
-            return False
-        kinds = tuple(kinds)
-        wanted = " or ".join(kinds)
+    def bad_reference(
+        self, tokens: tuple[str | int, ...], owner: Any, field: str, target: str,
+        kinds: tuple[str, ...],
+    ) -> None:
+        """Report a reference that does not resolve to one of ``kinds``."""
         found = self.kind_of.get(target)
         if found is None:
-            self.add(ptr, f"{field} refers to {target!r}, which does not exist", owner, field)
-            return False
-        if found not in kinds:
-            self.add(
-                ptr,
-                f"{field} refers to {target!r}, which is a {found}, not a {wanted}",
-                owner,
-                field,
-            )
-            return False
-        return True
+            message = f"{field} refers to {target!r}, which does not exist"
+        else:
+            wanted = " or ".join(kinds)
+            message = f"{field} refers to {target!r}, which is a {found}, not a {wanted}"
+        self.add(pointer(*tokens), message, owner if isinstance(owner, str) else None, field)
 
     def check_references(self) -> None:
-        simple: dict[str, dict[str, tuple[str, ...]]] = {
-            "structures": {"zone": ("zone",)},
-            "ducts": {
-                "from": ("structure",),
-                "to": ("structure",),
-                "owner": ("operator",),
-                "within": ("duct",),
-            },
-            "cables": {"operator": ("operator",)},
-            "olts": {"operator": ("operator",), "structure": ("structure",)},
-            "splitters": {"structure": ("structure",)},
-            "onts": {"structure": ("structure",)},
-            "links": {"to": ("splitter", "ont")},
-            "sites": {
-                "zone": ("zone",),
-                "operator": ("operator",),
-                "structure": ("structure",),
-                "backhaul_ont": ("ont",),
-            },
-        }
-        for key, fields in simple.items():
-            for ptr, element in self.raw_elements(key):
-                for field, kinds in fields.items():
+        kind_of = self.kind_of
+        for key, fields in _REFERENCES.items():
+            items = self.raw.get(key)
+            for index, element in enumerate(items if isinstance(items, list) else []):
+                if not isinstance(element, dict):
+                    continue
+                for field, kinds in fields:
                     target = element.get(field)
+                    if target is None:
+                        continue
                     if isinstance(target, str):
-                        self.ref(ptr + pointer(field), _raw_id(element), field, target, kinds)
-        for key, field, kind in (("cables", "ducts", "duct"), ("links", "cables", "cable")):
-            for ptr, element in self.raw_elements(key):
-                targets = element.get(field)
-                for i, target in enumerate(targets if isinstance(targets, list) else []):
-                    if isinstance(target, str):
-                        self.ref(ptr + pointer(field, i), _raw_id(element), field, target, (kind,))
-        for ptr, link in self.raw_elements("links"):
-            source = link.get("from")
+                        if kind_of.get(target) not in kinds:
+                            self.bad_reference((key, index, field), element.get("id"), field,
+                                               target, kinds)
+                    elif field in _LIST_REFERENCES and isinstance(target, list):
+                        for i, item in enumerate(target):
+                            if isinstance(item, str) and kind_of.get(item) not in kinds:
+                                self.bad_reference((key, index, field, i), element.get("id"),
+                                                   field, item, kinds)
+        links = self.raw.get("links")
+        for index, link in enumerate(links if isinstance(links, list) else []):
+            source = link.get("from") if isinstance(link, dict) else None
             if not isinstance(source, str):
                 continue
-            if self.kind_of.get(source) == "ont":
+            found = kind_of.get(source)
+            if found == "ont":
                 self.add(
-                    ptr + "/from",
+                    pointer("links", index, "from"),
                     f"a link cannot leave an ONT ({source!r}); ONTs are leaves of the PON tree",
                     _raw_id(link),
                     "from",
                 )
-            else:
-                self.ref(ptr + "/from", _raw_id(link), "from", source, ("port", "splitter"))
+            elif found not in ("port", "splitter"):
+                self.bad_reference(("links", index, "from"), link.get("id"), "from", source,
+                                   ("port", "splitter"))
 
     # values that involve several fields ---------------------------------------
     def check_values(self) -> None:
@@ -746,3 +778,79 @@ def canonical(doc: Document) -> Document:
             items = [{**o, "ports": sorted(o["ports"], key=lambda p: p["id"])} for o in items]
         out[key] = items
     return out
+
+
+# --------------------------------------------------------------------------- field reference
+
+
+def field_reference_markdown() -> str:
+    """A documentation page for every field of ``ponmodel/1``, generated from the models.
+
+    ``docs/network-document.md`` is this text; a test keeps the two equal.
+    """
+    schema = json_schema()
+    defs = schema.get("$defs", {})
+    lines = [
+        "# `ponmodel/1` field reference",
+        "",
+        "Generated from the models by `ponmodel schema --markdown` (do not edit by hand).",
+        "Units are in the field names: `_m` metres, `_mm` millimetres, `_db` decibels,",
+        "`_dbm` dBm, `_mbps` Mbit/s, `_gbps` Gbit/s, `_db_per_km` dB/km. The contract is",
+        "`../shared/spec/network-document.md`; this page adds each field's type, default,",
+        "constraints and meaning. JSON Schema: `ponmodel/schema/ponmodel-1.schema.json`.",
+        "",
+    ]
+
+    def describe(name: str, body: dict[str, Any]) -> None:
+        lines.append(f"## {name}")
+        lines.append("")
+        if body.get("description"):
+            lines.extend([body["description"].strip().splitlines()[0], ""])
+        lines.append("| field | type | required | default | constraints | meaning |")
+        lines.append("|---|---|---|---|---|---|")
+        required = set(body.get("required", []))
+        for field, prop in body.get("properties", {}).items():
+            lines.append(
+                f"| `{field}` | {_type_of(prop)} | {'yes' if field in required else 'no'} | "
+                f"{_default_of(prop, field in required)} | {_constraints_of(prop)} | "
+                f"{(prop.get('description') or '').replace('|', '/')} |"
+            )
+        lines.append("")
+
+    describe("Document (top level)", schema)
+    for name in sorted(defs):
+        describe(name, defs[name])
+    return "\n".join(lines)
+
+
+def _type_of(prop: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return f"[{prop['$ref'].rsplit('/', 1)[-1]}](#{prop['$ref'].rsplit('/', 1)[-1].lower()})"
+    if "anyOf" in prop:
+        return " or ".join(_type_of(p) for p in prop["anyOf"])
+    if "enum" in prop:
+        return " / ".join(f"`{v}`" for v in prop["enum"])
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    if prop.get("type") == "array":
+        return f"list of {_type_of(prop.get('items', {}))}"
+    if prop.get("type") == "object" and "additionalProperties" in prop:
+        keys = prop.get("propertyNames", {}).get("enum")
+        inner = _type_of(prop["additionalProperties"])
+        return f"map {'/'.join(keys) if keys else 'string'} → {inner}"
+    return str(prop.get("type", "any"))
+
+
+def _default_of(prop: dict[str, Any], required: bool) -> str:
+    if required or "default" not in prop:
+        return ""
+    return f"`{json.dumps(prop['default'])}`"
+
+
+def _constraints_of(prop: dict[str, Any]) -> str:
+    names = {"exclusiveMinimum": "> ", "minimum": "≥ ", "exclusiveMaximum": "< ", "maximum": "≤ ",
+             "minLength": "length ≥ ", "maxLength": "length ≤ "}
+    found = [f"{label}{prop[key]}" for key, label in names.items() if key in prop]
+    for option in prop.get("anyOf", []):
+        found.extend(f"{label}{option[key]}" for key, label in names.items() if key in option)
+    return ", ".join(found)

@@ -55,6 +55,10 @@ from ponmodel.types import (
 _DOC = ConfigDict(extra="forbid", populate_by_name=True)
 """Config of document / write models: a typo in a key is an error, never ignored."""
 _OUT = ConfigDict(populate_by_name=True)
+_WITHOUT_ROWID = {"sqlite_with_rowid": False}
+"""Text-keyed tables are clustered on their id in SQLite: one B-tree per table instead of a
+rowid tree plus a unique index, which halves the work of a bulk insert (measured: 300,000
+ids, 1.11 s with a rowid and an index on kind, 0.50 s without either)."""
 
 
 def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
@@ -101,8 +105,9 @@ class ElementTable(SQLModel, table=True):
     """Registry of every element id with its kind: ids are unique across all kinds."""
 
     __tablename__ = "element"
+    __table_args__ = {"sqlite_with_rowid": False}
     id: str = Field(primary_key=True)
-    kind: str = Field(index=True)
+    kind: str
 
 
 # --------------------------------------------------------------------------- operators, zones
@@ -111,26 +116,31 @@ class ElementTable(SQLModel, table=True):
 class OperatorBase(SQLModel):
     """A telecom operator or a shared-infrastructure owner."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     name: str = Field(min_length=1, max_length=200, description="Display name.")
 
 
 class OperatorTable(OperatorBase, table=True):
     __tablename__ = "operator"
+    __table_args__ = _WITHOUT_ROWID
 
 
 class OperatorCreate(OperatorBase):
+    """Operator element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
 
 
 class OperatorPublic(OperatorBase):
+    """Operator as the API returns it."""
+
     model_config = _OUT
 
 
 class ZoneBase(SQLModel):
     """A high-tech park, industrial zone or industrial cluster."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     name: str = Field(min_length=1, max_length=200, description="Official name.")
     kind: ZoneKind = Field(
         sa_type=String, description="high_tech_park | industrial_zone | industrial_cluster"
@@ -140,13 +150,18 @@ class ZoneBase(SQLModel):
 
 class ZoneTable(ZoneBase, table=True):
     __tablename__ = "zone"
+    __table_args__ = _WITHOUT_ROWID
 
 
 class ZoneCreate(ZoneBase):
+    """Zone element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
 
 
 class ZonePublic(ZoneBase):
+    """Zone as the API returns it."""
+
     model_config = _OUT
 
 
@@ -156,7 +171,7 @@ class ZonePublic(ZoneBase):
 class StructureBase(SQLModel):
     """A point of the physical plant: exchange, cabinet, manhole, handhole, pole, building."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     zone: ElementId | None = Field(
         default=None, description="Zone id; null for plant outside every zone (a central office)."
     )
@@ -170,21 +185,26 @@ class StructureBase(SQLModel):
 
 class StructureTable(StructureBase, table=True):
     __tablename__ = "structure"
+    __table_args__ = _WITHOUT_ROWID
     zone: str | None = _fk("zone.id", nullable=True)
 
 
 class StructureCreate(StructureBase):
+    """Structure element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
 
 
 class StructurePublic(StructureBase):
+    """Structure as the API returns it."""
+
     model_config = _OUT
 
 
 class DuctBase(SQLModel):
     """A duct between two structures, or an innerduct inside another duct (``within``)."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     from_id: ElementId = Field(alias="from", description="Structure at one end.")
     to_id: ElementId = Field(alias="to", description="Structure at the other end.")
     length_m: PositiveLengthM = Field(description="Length, metres.")
@@ -203,6 +223,7 @@ class DuctBase(SQLModel):
 
 class DuctTable(DuctBase, table=True):
     __tablename__ = "duct"
+    __table_args__ = _WITHOUT_ROWID
     from_id: str = _fk("structure.id")
     to_id: str = _fk("structure.id")
     owner: str = _fk("operator.id")
@@ -210,17 +231,21 @@ class DuctTable(DuctBase, table=True):
 
 
 class DuctCreate(DuctBase):
+    """Duct element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
 
 
 class DuctPublic(DuctBase):
+    """Duct as the API returns it."""
+
     model_config = _OUT
 
 
 class CableBase(SQLModel):
     """A fibre cable of one operator, routed through ducts."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     operator: ElementId = Field(description="Operator id.")
     fibre_count: PositiveCount = Field(description="Number of fibres.")
     outer_diameter_mm: PositiveDiameterMm = Field(description="Outer diameter, millimetres.")
@@ -228,6 +253,7 @@ class CableBase(SQLModel):
 
 class CableTable(CableBase, table=True):
     __tablename__ = "cable"
+    __table_args__ = _WITHOUT_ROWID
     operator: str = _fk("operator.id")
     attenuation_1270_db_per_km: float | None = None
     attenuation_1310_db_per_km: float | None = None
@@ -237,6 +263,8 @@ class CableTable(CableBase, table=True):
 
 
 class CableCreate(CableBase):
+    """Cable element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
     ducts: list[ElementId] = Field(
         default_factory=list, description="The cable's route: duct ids in order."
@@ -247,6 +275,8 @@ class CableCreate(CableBase):
 
 
 class CablePublic(CableCreate):
+    """Cable as the API returns it."""
+
     model_config = _OUT
 
 
@@ -282,7 +312,7 @@ class CapacityOverride(SQLModel):
 class PortBase(SQLModel):
     """A PON port of an OLT: technology, optics class and overrides."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     technology: TechnologyName = Field(
         sa_type=String, description="gpon | xg-pon | xgs-pon | 25gs-pon"
     )
@@ -308,6 +338,7 @@ class PortBase(SQLModel):
 
 class PortTable(PortBase, table=True):
     __tablename__ = "port"
+    __table_args__ = _WITHOUT_ROWID
     olt_id: str = _fk("olt.id")
     position: int = Field(default=0, description="Order of the port within its OLT.")
     olt_tx_min_dbm: float | None = None
@@ -317,6 +348,8 @@ class PortTable(PortBase, table=True):
 
 
 class PortCreate(PortBase):
+    """Port element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
     olt_tx_dbm: PowerRange | None = Field(
         default=None, description="Override of the class's OLT transmitter range, dBm."
@@ -327,6 +360,8 @@ class PortCreate(PortBase):
 
 
 class PortPublic(PortCreate):
+    """Port as the API returns it."""
+
     model_config = _OUT
     olt: str = Field(description="The OLT this port belongs to.")
 
@@ -334,7 +369,7 @@ class PortPublic(PortCreate):
 class OltBase(SQLModel):
     """An optical line terminal of one operator, in a structure."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     operator: ElementId = Field(description="Operator id.")
     structure: ElementId = Field(description="Structure id (usually an exchange).")
     uplink_gbps: PositiveRateMbps = Field(description="Uplink capacity, Gbit/s.")
@@ -342,23 +377,28 @@ class OltBase(SQLModel):
 
 class OltTable(OltBase, table=True):
     __tablename__ = "olt"
+    __table_args__ = _WITHOUT_ROWID
     operator: str = _fk("operator.id")
     structure: str = _fk("structure.id")
 
 
 class OltCreate(OltBase):
+    """OLT element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
     ports: list[PortCreate] = Field(default_factory=list, description="The OLT's PON ports.")
 
 
 class OltPublic(OltCreate):
+    """OLT as the API returns it."""
+
     model_config = _OUT
 
 
 class SplitterBase(SQLModel):
     """A passive optical splitter in a structure."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     structure: ElementId = Field(description="Structure id.")
     ratio: PositiveCount = Field(description="Number of outputs (1:N).")
     insertion_loss_db: LossDb | None = Field(
@@ -368,14 +408,19 @@ class SplitterBase(SQLModel):
 
 class SplitterTable(SplitterBase, table=True):
     __tablename__ = "splitter"
+    __table_args__ = _WITHOUT_ROWID
     structure: str = _fk("structure.id")
 
 
 class SplitterCreate(SplitterBase):
+    """Splitter element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
 
 
 class SplitterPublic(SplitterBase):
+    """Splitter as the API returns it."""
+
     model_config = _OUT
 
 
@@ -425,7 +470,7 @@ class Service(SQLModel):
 class OntBase(SQLModel):
     """An optical network terminal (ONU) at a customer's structure."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     structure: ElementId = Field(description="Structure id.")
     customer: str | None = Field(default=None, max_length=300, description="Customer name.")
     kind: OntKind = Field(
@@ -444,6 +489,7 @@ _DIRECTION_COLUMNS = ("fixed_mbps", "assured_mbps", "max_mbps", "additional", "w
 
 class OntTable(OntBase, table=True):
     __tablename__ = "ont"
+    __table_args__ = _WITHOUT_ROWID
     structure: str = _fk("structure.id")
     onu_tx_min_dbm: float | None = None
     onu_tx_max_dbm: float | None = None
@@ -460,6 +506,8 @@ class OntTable(OntBase, table=True):
 
 
 class OntCreate(OntBase):
+    """ONT element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
     onu_tx_dbm: PowerRange | None = Field(
         default=None, description="Override of the class's ONU transmitter range, dBm."
@@ -468,13 +516,15 @@ class OntCreate(OntBase):
 
 
 class OntPublic(OntCreate):
+    """ONT as the API returns it."""
+
     model_config = _OUT
 
 
 class LinkBase(SQLModel):
     """An edge of a PON tree: a fibre path from a port or splitter to a splitter or ONT."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     from_id: ElementId = Field(alias="from", description="Upstream end: a PON port or splitter.")
     to_id: ElementId = Field(alias="to", description="Downstream end: a splitter or ONT.")
     length_m: PositiveLengthM = Field(description="Fibre length, metres.")
@@ -485,6 +535,7 @@ class LinkBase(SQLModel):
 
 class LinkTable(LinkBase, table=True):
     __tablename__ = "link"
+    __table_args__ = _WITHOUT_ROWID
     from_id: str = Field(foreign_key="element.id", index=True)
     to_id: str = Field(foreign_key="element.id", index=True, unique=True)
     attenuation_1270_db_per_km: float | None = None
@@ -495,6 +546,8 @@ class LinkTable(LinkBase, table=True):
 
 
 class LinkCreate(LinkBase):
+    """Link element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
     cables: list[ElementId] = Field(
         default_factory=list, description="Cables whose fibres carry this link."
@@ -505,6 +558,8 @@ class LinkCreate(LinkBase):
 
 
 class LinkPublic(LinkCreate):
+    """Link as the API returns it."""
+
     model_config = _OUT
 
 
@@ -521,7 +576,7 @@ class LinkCableTable(SQLModel, table=True):
 class SiteBase(SQLModel):
     """A mobile base station (4G or 5G), optionally backhauled over an ONT."""
 
-    id: ElementId = Field(primary_key=True)
+    id: ElementId = Field(primary_key=True, description="Id, unique across the whole network.")
     zone: ElementId = Field(description="Zone id.")
     operator: ElementId = Field(description="Operator id.")
     generation: Generation = Field(sa_type=String, description="4g | 5g")
@@ -531,6 +586,7 @@ class SiteBase(SQLModel):
 
 class SiteTable(SiteBase, table=True):
     __tablename__ = "site"
+    __table_args__ = _WITHOUT_ROWID
     zone: str = _fk("zone.id")
     operator: str = _fk("operator.id")
     structure: str | None = _fk("structure.id", nullable=True)
@@ -538,10 +594,14 @@ class SiteTable(SiteBase, table=True):
 
 
 class SiteCreate(SiteBase):
+    """Site element of a ponmodel/1 document or API write body."""
+
     model_config = _DOC
 
 
 class SitePublic(SiteBase):
+    """Site as the API returns it."""
+
     model_config = _OUT
 
 

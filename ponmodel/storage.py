@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+from operator import itemgetter
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
 from ponmodel import FORMAT
+from ponmodel._gc import gc_paused
 from ponmodel.document import KIND_OF_COLLECTION, Document, load_document
 from ponmodel.elements import (
     ATTENUATION_COLUMNS,
@@ -104,6 +106,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB: bulk inserts into text-keyed indexes
     cursor.close()
 
 
@@ -307,8 +310,9 @@ def import_document(
         The database holds a network and ``replace`` is false; nothing was written.
     """
     network = doc if validated else load_document(doc)
-    rows = document_rows(network)
-    with write_transaction(engine) as conn:
+    with gc_paused():
+        rows = document_rows(network)
+    with write_transaction(engine) as conn, gc_paused():
         count = conn.execute(select(func.count()).select_from(ElementTable.__table__)).scalar_one()
         if count and not replace:
             msg = (
@@ -335,7 +339,11 @@ def _bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -
     if not rows:
         return
     columns = [c.name for c in table.columns]
-    tuples = [tuple(r.get(c) for c in columns) for r in rows]
+    getter = itemgetter(*columns)
+    try:
+        tuples = list(map(getter, rows)) if len(columns) > 1 else [(getter(r),) for r in rows]
+    except KeyError:  # a row that leaves optional columns out
+        tuples = [tuple(r.get(c) for c in columns) for r in rows]
     if conn.dialect.name == "postgresql":
         raw = conn.connection.dbapi_connection
         assert raw is not None
@@ -559,7 +567,7 @@ def kind_of(conn: Connection, element_id: str) -> str | None:
 
 def export_document(engine: Engine) -> Document:
     """The stored network as a ``ponmodel/1`` document (elements ordered by id)."""
-    with engine.connect() as conn:
+    with engine.connect() as conn, gc_paused():
         return export_with(conn)
 
 

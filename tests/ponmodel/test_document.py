@@ -236,3 +236,11 @@ def _acceptable(collection: str, key: str, value: Any) -> bool:
     doc = fixture_doc("tiny.json")
     doc[collection][0 if collection != "onts" else 1][key] = value
     return validate_document(doc) == []
+
+
+def test_field_reference_page_is_up_to_date() -> None:
+    from ponmodel.document import field_reference_markdown
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "network-document.md").read_text()
+    assert page.rstrip("\n") == field_reference_markdown().rstrip("\n")
+    assert "| `length_m` | number | yes |  | > 0 | Length, metres. |" in page

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 17:26:55.803421
+Create Date: 2026-11-23 17:37:09.867988
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 revision = "0001"
 down_revision = None
@@ -24,10 +25,8 @@ def upgrade() -> None:
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("element", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_element_kind"), ["kind"], unique=False)
-
     op.create_table(
         "network",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -49,6 +48,7 @@ def upgrade() -> None:
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "zone",
@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(), nullable=False),
         sa.Column("district", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "cable",
@@ -74,6 +75,7 @@ def upgrade() -> None:
             ["operator.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("cable", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cable_operator"), ["operator"], unique=False)
@@ -101,6 +103,7 @@ def upgrade() -> None:
             ["element.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("link", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_link_from_id"), ["from_id"], unique=False)
@@ -119,6 +122,7 @@ def upgrade() -> None:
             ["zone.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("structure", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_structure_zone"), ["zone"], unique=False)
@@ -151,6 +155,7 @@ def upgrade() -> None:
             ["duct.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("duct", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_duct_from_id"), ["from_id"], unique=False)
@@ -191,6 +196,7 @@ def upgrade() -> None:
             ["structure.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("olt", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_olt_operator"), ["operator"], unique=False)
@@ -221,6 +227,7 @@ def upgrade() -> None:
             ["structure.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("ont", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ont_structure"), ["structure"], unique=False)
@@ -236,6 +243,7 @@ def upgrade() -> None:
             ["structure.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("splitter", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_splitter_structure"), ["structure"], unique=False)
@@ -279,6 +287,7 @@ def upgrade() -> None:
             ["olt.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("port", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_port_olt_id"), ["olt_id"], unique=False)
@@ -308,6 +317,7 @@ def upgrade() -> None:
             ["zone.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("site", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_site_backhaul_ont"), ["backhaul_ont"], unique=False)
@@ -375,8 +385,5 @@ def downgrade() -> None:
     op.drop_table("zone")
     op.drop_table("operator")
     op.drop_table("network")
-    with op.batch_alter_table("element", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_element_kind"))
-
     op.drop_table("element")
     # ### end Alembic commands ###

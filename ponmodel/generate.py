@@ -1,0 +1,1236 @@
+"""Synthetic and demonstration ``ponmodel/1`` network documents.
+
+Three kinds of document come out of this module, all deterministic:
+
+* :func:`generate_network`: a valid document of any size (ten to a million ONTs and more)
+  for tests and benchmarks, built from the same rules as a real access network;
+* :func:`hanoi_network`: the demonstration network of Hanoi's high-tech parks, industrial
+  zones and clusters (``fixtures/hanoi.json``), at their approximate real coordinates;
+* :func:`small_fixtures`: the small focused documents of ``fixtures/`` (one situation each,
+  and one document per rule of the spec's "What makes a document invalid").
+
+How a network is laid out, per zone: one exchange (a shared telecom house) holds the
+operators' OLTs (16 PON ports each). Streets of manholes joined by 100 mm ducts run out of
+the exchange; the ducts belong mostly to the zone board (``hhtip``) and carry the trunk
+cables of two or three operators, some of them in an operator's innerduct. Cabinets hang
+off the manholes and hold the first-level splitters (1:4 or 1:8); buildings hold the
+second-level splitters (1:8 or 1:16, total split at most 1:64) and the ONTs. Links run
+port → splitter → splitter → ONT: feeder (trunk and cabinet tail cables), distribution
+(one cable per building) and in-building drop (no duct, so no cable).
+
+Every PON port's optics class is chosen after its tree is built, as the smallest class
+whose maximum loss holds the tree's worst ONT with the 3 dB safety margin, so that the
+optical budget closes by construction; a few percent of the ONTs are then made to fail on
+purpose (an over-long feeder, a 1:128 split, a damaged drop) so that checks find something.
+Likewise most ducts stay under their fill limit and a handful of cabinet ducts are too
+narrow on purpose.
+
+Examples
+--------
+>>> doc = generate_network(50, seed=1)
+>>> len(doc["onts"]), doc["format"]
+(50, 'ponmodel/1')
+>>> generate_network(50, seed=1) == doc
+True
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CABLE_SIZES",
+    "OPERATORS",
+    "fixture_documents",
+    "generate_network",
+    "hanoi_network",
+    "small_fixtures",
+    "write_fixtures",
+]
+
+Doc = dict[str, Any]
+
+# --------------------------------------------------------------------------- design figures
+# Worst-case design values the generator plans with (../shared/reference/xgs-pon-facts.md §2).
+# Only the upstream direction is planned: at 0.40 dB/km (1270 / 1310 nm) it is always the
+# binding one, downstream being 0.30 dB/km with symmetric class budgets (§2.7).
+
+ATTENUATION_UP_DB_PER_KM = 0.40
+"""G.652.D cabled maximum, 1310-1625 nm (§2.1); used for 1270 and 1310 nm."""
+CONNECTOR_LOSS_DB = 0.5
+"""Design value per mated pair (§2.4, bonelinks: design with 0.5, not the 0.25 typical)."""
+SPLICE_LOSS_DB = 0.1
+"""Fusion splice, design value (§2.5)."""
+SAFETY_MARGIN_DB = 3.0
+"""Outdoor margin (§2.6)."""
+SPLITTER_LOSS_DB: dict[int, float] = {
+    2: 4.3, 4: 7.4, 8: 10.7, 16: 13.9, 32: 17.2, 64: 21.5, 128: 25.5,
+}
+"""Balanced PLC splitter, connectorised maximum of a GR-1209 datasheet (Shoreline, §2.2)."""
+CLASS_MAX_LOSS_DB: dict[str, float] = {
+    "N1": 29.0, "N2": 31.0, "E1": 33.0, "E2": 35.0, "B+": 28.0, "C+": 32.0,
+}
+"""Maximum optical path loss per class: G.9807.1 N1-E2 (§1.2), G.984.2 B+ / C+ (§1.4)."""
+CLASS_MIN_LOSS_DB: dict[str, float] = {
+    "N1": 14.0, "N2": 16.0, "E1": 18.0, "E2": 20.0, "B+": 13.0, "C+": 17.0,
+}
+"""Minimum optical path loss per class (same sources)."""
+_PLAN_GUARD_DB = 0.3
+"""Kept free below the class maximum, so that a slightly different catalogue still passes."""
+_CLASSES_BY_TECHNOLOGY: dict[str, tuple[str, ...]] = {
+    "xgs-pon": ("N1", "N2", "E1"),  # E2 optics exist but are rare in access networks
+    "gpon": ("B+", "C+"),
+}
+
+CABLE_SIZES: dict[int, float] = {12: 8.5, 24: 9.5, 48: 10.5, 96: 12.5, 144: 14.0, 288: 17.5}
+"""Loose-tube duct cable: fibre count → outer diameter, mm (xgs-pon-facts §4.3, rounded)."""
+
+MAIN_DUCT_MM = 100.0
+"""Main conduit, the most common size (§4.2)."""
+ENTRY_DUCT_MM = 50.0
+INNERDUCTS: tuple[tuple[float, float], ...] = ((32.0, 40.0), (40.0, 50.0))
+"""Innerduct (inner, outer) diameters, mm: 25-40 mm sub-ducts (§4.2)."""
+UNDERSIZED_DUCT_MM = (63.0, 50.0, 40.0, 32.0)
+"""Legacy cabinet ducts too narrow for their cables (the deliberate fill violations); the
+widest one that is overfull is taken, so the fill stays physically possible."""
+
+
+def fill_limit(cables: int) -> float:
+    """Maximum cross-section fill ratio for ``cables`` occupants (NEC ch. 9 table 1, §4.1).
+
+    Examples
+    --------
+    >>> fill_limit(1), fill_limit(2), fill_limit(5)
+    (0.53, 0.31, 0.4)
+    """
+    if cables <= 1:
+        return 0.53
+    if cables == 2:
+        return 0.31
+    return 0.40
+
+
+OPERATORS: tuple[dict[str, str], ...] = (
+    {"id": "vnpt", "name": "VNPT Hà Nội"},
+    {"id": "viettel", "name": "Viettel Hà Nội"},
+    {"id": "fpt", "name": "FPT Telecom"},
+    {"id": "hhtip", "name": "Ban Quản lý các khu công nghệ cao và khu công nghiệp Hà Nội (HHTIP)"},
+)
+"""The three access operators and the zone board that owns the shared ducts (no OLTs)."""
+_MOBILE_OPERATORS = ("viettel", "vnpt")
+"""Operators with mobile sites among ours (FPT Telecom runs no mobile network)."""
+_BOARD = "hhtip"
+
+# service profiles per ONT kind and port technology: (fixed, assured, max, additional, weight)
+_Profile = tuple[float, float, float, str, float]
+_NA, _BE = "non_assured", "best_effort"
+_SERVICES: dict[tuple[str, str], tuple[_Profile, _Profile]] = {
+    # (down, up); enterprise 1 G assured / 10 G peak, site backhaul 500 fixed + 2 G assured
+    ("enterprise", "xgs-pon"): ((0, 1000, 10000, _NA, 1.0),) * 2,
+    ("enterprise", "gpon"): ((0, 300, 1000, _NA, 1.0), (0, 200, 500, _NA, 1.0)),
+    ("residential", "xgs-pon"): ((0, 0, 1000, _BE, 1.0), (0, 0, 1000, _BE, 1.0)),
+    ("residential", "gpon"): ((0, 0, 300, _BE, 1.0), (0, 0, 100, _BE, 1.0)),
+    ("site_backhaul", "xgs-pon"): ((500, 2000, 10000, _NA, 2.0),) * 2,
+    ("site_backhaul", "gpon"): ((100, 500, 2000, _NA, 2.0), (100, 300, 1000, _NA, 2.0)),
+    ("iot_gateway", "xgs-pon"): ((10, 40, 100, _BE, 0.5), (10, 90, 200, _BE, 0.5)),
+    ("iot_gateway", "gpon"): ((5, 20, 50, _BE, 0.5), (5, 45, 100, _BE, 0.5)),
+}
+_SMALL_ENTERPRISE: tuple[_Profile, _Profile] = (
+    (0, 200, 2000, "non_assured", 1.0), (0, 200, 2000, "non_assured", 1.0),
+)
+"""A smaller enterprise profile, given to one enterprise ONT in three."""
+
+
+def _direction(p: _Profile) -> dict[str, Any]:
+    return {"fixed_mbps": p[0], "assured_mbps": p[1], "max_mbps": p[2],
+            "additional": p[3], "weight": p[4]}
+
+
+def _service(profiles: tuple[_Profile, _Profile]) -> dict[str, Any]:
+    """A fresh service dict (never shared: callers may edit one ONT's profile)."""
+    return {"down": _direction(profiles[0]), "up": _direction(profiles[1])}
+
+
+# --------------------------------------------------------------------------- zone plans
+
+
+@dataclass
+class ZonePlan:
+    """What to build in one zone.
+
+    Parameters
+    ----------
+    id, name, kind, district : str
+        The zone element's fields.
+    lon, lat : float
+        Centre of the zone, degrees.
+    code : str
+        Short code used in every element id of the zone (``TL`` → ``CAB-TL-003``).
+    onts : int
+        Exact number of ONTs in the zone, site backhaul ONTs included.
+    operators : sequence of (operator id, share)
+        The operators with OLTs in the zone and their shares of the ONTs.
+    sites_4g, sites_5g : int
+        Mobile sites; every 5G site and most 4G sites are fibre-fed.
+    gpon_share : float
+        Probability that an OLT is a legacy GPON one (1.0: a GPON-only zone).
+    radius_m : float
+        Structures are placed within this distance of the centre.
+    tenants : sequence of str
+        Named enterprise customers, given to the first factory buildings.
+    """
+
+    id: str
+    name: str
+    kind: str
+    district: str | None
+    lon: float
+    lat: float
+    code: str
+    onts: int
+    operators: Sequence[tuple[str, float]] = (("vnpt", 0.4), ("viettel", 0.4), ("fpt", 0.2))
+    sites_4g: int = 0
+    sites_5g: int = 0
+    gpon_share: float = 0.15
+    radius_m: float = 1000.0
+    tenants: Sequence[str] = ()
+    exchange_offset_m: tuple[float, float] = (300.0, 1200.0)
+    street_count: int | None = None
+
+
+@dataclass
+class _Options:
+    """Knobs of the builder that differ between the synthetic and the Hanoi networks."""
+
+    p_bad_port: float = 0.06
+    bad_every: int = 0  # when > 0: every n-th tree fails on purpose instead of p_bad_port
+    p_bad_drop: float = 0.012
+    p_undersized_cabinet_duct: float = 0.03
+    p_innerduct: float = 0.15
+    p_operator_duct: float = 0.15
+    p_handhole: float = 0.3
+    p_site_on_roof: float = 0.5
+    p_4g_fibre: float = 0.85
+    kind_mix: tuple[float, float, float] = (0.5, 0.3, 0.2)  # enterprise, residential, iot
+    named: bool = True
+
+
+@dataclass
+class _Hop:
+    """One hop of a street: parallel main ducts between two nodes, maybe an innerduct."""
+
+    ducts: list[dict[str, Any]]
+    load: list[list[float]]  # per parallel duct: [occupants, Σ d²]
+    length_m: float
+    inner: dict[str, Any] | None = None
+    inner_used: bool = False
+
+
+@dataclass
+class _Street:
+    nodes: list[tuple[str, float, float]]  # (structure id, x, y); nodes[0] is the exchange
+    cum_m: list[float]  # route length from the exchange to each node
+    hops: list[_Hop] = field(default_factory=list)
+    heading: float = 0.0
+    trunks: dict[str, list[Any]] = field(default_factory=dict)  # op → [cable, end node, feeders]
+
+
+@dataclass
+class _Cabinet:
+    id: str
+    node: int
+    street: _Street
+    x: float
+    y: float
+    duct: dict[str, Any]
+    load: list[float]  # [occupants, Σ d²] of the cabinet duct
+    tail: dict[str, Any]
+    tail_m: float
+    capacity: int
+    used: int = 0
+    undersize: bool = False
+
+
+class _Builder:
+    """Builds one document; every list is a list of plain dicts, appended once."""
+
+    def __init__(self, rng: random.Random, options: _Options) -> None:
+        self.rng = rng
+        self.opt = options
+        self.zones: list[Doc] = []
+        self.structures: list[Doc] = []
+        self.ducts: list[Doc] = []
+        self.cables: list[Doc] = []
+        self.olts: list[Doc] = []
+        self.splitters: list[Doc] = []
+        self.onts: list[Doc] = []
+        self.links: list[Doc] = []
+        self.sites: list[Doc] = []
+        self.undersized: list[tuple[dict[str, Any], list[float]]] = []
+        self.trees = 0
+
+    # ---------------------------------------------------------------- helpers
+    def _counter(self, key: str) -> int:
+        n = self._counts.get(key, 0) + 1
+        self._counts[key] = n
+        return n
+
+    def _id(self, prefix: str, width: int = 4) -> str:
+        return f"{prefix}-{self.code}-{self._counter(prefix):0{width}d}"
+
+    def _structure(self, prefix: str, kind: str, x: float, y: float,
+                   name: str | None = None) -> str:
+        ident = self._id(prefix, 3 if prefix in ("CAB", "MH", "HH", "PL") else 4)
+        lon = round(self.lon0 + x / self.m_per_lon, 6)
+        lat = round(self.lat0 + y / 111_320.0, 6)
+        element: Doc = {"id": ident, "zone": self.zone_id, "kind": kind, "lon": lon, "lat": lat}
+        if name is not None:
+            element["name"] = name
+        self.structures.append(element)
+        return ident
+
+    def _duct(self, a: str, b: str, length_m: float, diameter: float, owner: str) -> Doc:
+        duct = {"id": self._id("DU"), "from": a, "to": b, "length_m": round(length_m, 1),
+                "inner_diameter_mm": diameter, "owner": owner}
+        self.ducts.append(duct)
+        return duct
+
+    def _owner(self) -> str:
+        if self.rng.random() < self.opt.p_operator_duct:
+            return self.rng.choice(self.zone_ops)
+        return _BOARD
+
+    def _cable(self, op: str, fibres: int, route: list[str]) -> Doc:
+        cable = {"id": self._id("CB"), "operator": op, "fibre_count": fibres,
+                 "outer_diameter_mm": CABLE_SIZES[fibres], "ducts": route}
+        self.cables.append(cable)
+        return cable
+
+    def _near(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float, float]:
+        """A point lo..hi metres from (x, y), kept within the zone radius."""
+        d = self.rng.uniform(lo, hi)
+        a = self.rng.uniform(0.0, 2.0 * math.pi)
+        nx, ny = x + d * math.cos(a), y + d * math.sin(a)
+        r = math.hypot(nx, ny)
+        if r > self.radius:
+            nx, ny = nx * self.radius / r, ny * self.radius / r
+        return nx, ny, d
+
+    @staticmethod
+    def _place(hop_ducts: list[Doc], load: list[list[float]], d: float) -> int:
+        """Index of the first parallel duct with room for one more cable of diameter d."""
+        for i, duct in enumerate(hop_ducts):
+            n, s = load[i]
+            if (s + d * d) / duct["inner_diameter_mm"] ** 2 <= fill_limit(int(n) + 1) - 0.02:
+                load[i][0] += 1
+                load[i][1] += d * d
+                return i
+        return -1
+
+    # ---------------------------------------------------------------- streets
+    def _extend_street(self, street: _Street) -> None:
+        """Add one manhole at the end of a street, joined by a 100 mm duct."""
+        _, x, y = street.nodes[-1]
+        first = len(street.nodes) == 1
+        if first:
+            step = self.rng.uniform(*self.trunk_m)
+        else:
+            step = self.rng.uniform(0.12, 0.35) * self.radius
+        street.heading += self.rng.uniform(-0.5, 0.5)
+        nx = x + step * math.cos(street.heading)
+        ny = y + step * math.sin(street.heading)
+        if math.hypot(nx, ny) > self.radius:  # turn back into the zone
+            street.heading += math.pi * self.rng.uniform(0.6, 0.9)
+            nx = x + step * math.cos(street.heading)
+            ny = y + step * math.sin(street.heading)
+            r = math.hypot(nx, ny)
+            if r > self.radius:
+                nx, ny = nx * self.radius / r, ny * self.radius / r
+        mh = self._structure("MH", "manhole", nx, ny)
+        # ducts follow the roads: 15-40 % longer than the straight line
+        length = max(math.hypot(nx - x, ny - y), 30.0) * self.rng.uniform(1.15, 1.4)
+        duct = self._duct(street.nodes[-1][0], mh, length, MAIN_DUCT_MM, self._owner())
+        hop = _Hop([duct], [[0.0, 0.0]], duct["length_m"])
+        if self.rng.random() < self.opt.p_innerduct:
+            inner_d, outer_d = self.rng.choice(INNERDUCTS)
+            inner = self._duct(duct["from"], mh, length, inner_d, self.rng.choice(self.zone_ops))
+            inner["within"] = duct["id"]
+            inner["outer_diameter_mm"] = outer_d
+            hop.inner = inner
+            hop.load[0] = [1.0, outer_d * outer_d]
+        street.hops.append(hop)
+        street.nodes.append((mh, nx, ny))
+        street.cum_m.append(street.cum_m[-1] + duct["length_m"])
+
+    def _trunk(self, street: _Street, op: str, node: int) -> Doc:
+        """The operator's trunk cable on this street, extended to ``node``."""
+        entry = street.trunks.get(op)
+        if entry is None or entry[2] >= entry[0]["fibre_count"] * 2 // 3:
+            fibres = self.rng.choice((48, 96, 96, 144, 288))
+            entry = [self._cable(op, fibres, []), 0, 0]
+            street.trunks[op] = entry
+        cable: Doc = entry[0]
+        end: int = entry[1]
+        d = cable["outer_diameter_mm"]
+        for h in range(end, node):
+            hop = street.hops[h]
+            if hop.inner is not None and not hop.inner_used and hop.inner["owner"] == op:
+                hop.inner_used = True
+                cable["ducts"].append(hop.inner["id"])
+                continue
+            i = self._place(hop.ducts, hop.load, d)
+            if i < 0:  # the duct bank is full: lay one more parallel duct
+                a, b = hop.ducts[0]["from"], hop.ducts[0]["to"]
+                hop.ducts.append(self._duct(a, b, hop.length_m, MAIN_DUCT_MM, self._owner()))
+                hop.load.append([1.0, d * d])
+                i = len(hop.ducts) - 1
+            cable["ducts"].append(hop.ducts[i]["id"])
+        entry[1] = max(end, node)
+        entry[2] += 1
+        return cable
+
+    # ---------------------------------------------------------------- cabinets
+    def _new_cabinet(self, op: str) -> _Cabinet:
+        street = self.streets[self.next_street % len(self.streets)]
+        self.next_street += 1
+        for _ in range(self.rng.choice((1, 1, 2))):  # one or two manholes further out
+            self._extend_street(street)
+        node = len(street.nodes) - 1
+        mh, x, y = street.nodes[node]
+        cx, cy, d = self._near(x, y, 8.0, 40.0)
+        cab = self._structure("CAB", "cabinet", cx, cy)
+        duct = self._duct(mh, cab, d * 1.2 + 5.0, MAIN_DUCT_MM, self._owner())
+        tail_fibres = self.rng.choice((12, 24))
+        tail = self._cable(op, tail_fibres, [duct["id"]])
+        od = CABLE_SIZES[tail_fibres]
+        cabinet = _Cabinet(cab, node, street, cx, cy, duct, [1.0, od * od], tail,
+                           duct["length_m"], capacity=self.rng.choice((1, 2, 2, 3, 4)))
+        if self.rng.random() < self.opt.p_undersized_cabinet_duct:
+            cabinet.undersize = True
+            self.undersized.append((duct, cabinet.load))
+        return cabinet
+
+    def _building(self, cabinet: _Cabinet, op: str, name: str | None) -> tuple[str, Doc, float]:
+        """A building near the cabinet's manhole, its entry ducts and distribution cable."""
+        mh, x, y = cabinet.street.nodes[cabinet.node]
+        route = [cabinet.duct["id"]]
+        length = cabinet.duct["length_m"]
+        if self.rng.random() < self.opt.p_handhole:
+            hx, hy, d = self._near(x, y, 40.0, 350.0)
+            hh = self._structure("HH", "handhole", hx, hy)
+            d1 = self._duct(mh, hh, d * 1.25 + 5.0, ENTRY_DUCT_MM, self._owner())
+            bx, by, d = self._near(hx, hy, 15.0, 120.0)
+            bld = self._structure("BLD", "building", bx, by, name)
+            d2 = self._duct(hh, bld, d * 1.2 + 5.0, ENTRY_DUCT_MM, op)
+            route += [d1["id"], d2["id"]]
+            length += d1["length_m"] + d2["length_m"]
+        else:
+            bx, by, d = self._near(x, y, 30.0, 450.0)
+            bld = self._structure("BLD", "building", bx, by, name)
+            d1 = self._duct(mh, bld, d * 1.25 + 5.0, ENTRY_DUCT_MM, self._owner())
+            route.append(d1["id"])
+            length += d1["length_m"]
+        fibres = 12 if self.rng.random() < 0.8 else 24
+        d = CABLE_SIZES[fibres]
+        # the cabinet duct is shared by the tail and every distribution cable of the cabinet
+        if not cabinet.undersize:
+            i = self._place([cabinet.duct], [cabinet.load], d)
+            if i < 0:
+                extra = self._duct(mh, cabinet.id, cabinet.duct["length_m"], MAIN_DUCT_MM,
+                                   cabinet.duct["owner"])
+                cabinet.duct, cabinet.load = extra, [1.0, d * d]
+                route[0] = extra["id"]
+        else:
+            cabinet.load[0] += 1
+            cabinet.load[1] += d * d
+        cable = self._cable(op, fibres, route)
+        return bld, cable, length
+
+    # ---------------------------------------------------------------- zone
+    def build_zone(self, plan: ZonePlan) -> None:
+        rng = self.rng
+        self.code = plan.code
+        self._counts: dict[str, int] = {}
+        self.zone_id = plan.id
+        self.lon0, self.lat0 = plan.lon, plan.lat
+        self.m_per_lon = 111_320.0 * math.cos(math.radians(plan.lat))
+        self.radius = plan.radius_m
+        self.trunk_m = plan.exchange_offset_m
+        self.zone_ops = [op for op, _ in plan.operators]
+        zone: Doc = {"id": plan.id, "name": plan.name, "kind": plan.kind}
+        if plan.district is not None:
+            zone["district"] = plan.district
+        self.zones.append(zone)
+        self.tenants = list(plan.tenants)
+        self.factory_no = 0
+
+        ex_x, ex_y, _ = self._near(0.0, 0.0, 0.0, 0.25 * plan.radius_m)
+        self.exchange = self._structure("EX", "exchange", ex_x, ex_y,
+                                        f"Trạm viễn thông {plan.code}")
+        n_streets = plan.street_count or max(2, min(12, math.ceil(plan.onts / 200)))
+        self.streets = []
+        base = rng.uniform(0, 2 * math.pi)
+        for s in range(n_streets):
+            street = _Street([(self.exchange, ex_x, ex_y)], [0.0])
+            street.heading = base + 2 * math.pi * s / n_streets
+            self.streets.append(street)
+        self.next_street = 0
+
+        # ONT quota per operator, largest remainder; sites go to the mobile operators
+        quotas = _apportion(plan.onts, [share for _, share in plan.operators])
+        sites = self._plan_sites(plan)
+        fibre_sites: dict[str, list[Doc]] = {op: [] for op in self.zone_ops}
+        for site in sites:
+            if site.get("backhaul_ont") == "?":
+                fibre_sites[site["operator"]].append(site)
+        for (op, _), quota in zip(plan.operators, quotas, strict=True):
+            if len(fibre_sites[op]) > quota:  # too few ONTs for the sites: drop fibre feeds
+                for site in fibre_sites[op][quota:]:
+                    del site["backhaul_ont"]
+                fibre_sites[op] = fibre_sites[op][:quota]
+            if quota:
+                self._build_operator(plan, op, quota, fibre_sites[op])
+        for site in sites:
+            if site.get("backhaul_ont") == "?":  # pragma: no cover - every fed site is placed
+                del site["backhaul_ont"]
+        self.sites.extend(sites)
+
+    def _plan_sites(self, plan: ZonePlan) -> list[Doc]:
+        rng = self.rng
+        mobile = [op for op in self.zone_ops if op in _MOBILE_OPERATORS] or list(_MOBILE_OPERATORS)
+        gens = ["5g"] * plan.sites_5g + ["4g"] * plan.sites_4g
+        rng.shuffle(gens)
+        sites = []
+        for n, gen in enumerate(gens, 1):
+            op = mobile[0] if len(mobile) == 1 or rng.random() < 0.55 else mobile[1]
+            site: Doc = {"id": f"SITE-{plan.code}-{n:03d}", "zone": plan.id, "operator": op,
+                         "generation": gen}
+            if op in self.zone_ops and (gen == "5g" or rng.random() < self.opt.p_4g_fibre):
+                site["backhaul_ont"] = "?"  # placed when its operator's trees are built
+            else:  # radio-linked site on its own pole
+                x, y, _ = self._near(0.0, 0.0, 0.0, plan.radius_m)
+                site["structure"] = self._structure("PL", "pole", x, y)
+            sites.append(site)
+        return sites
+
+    def _build_operator(self, plan: ZonePlan, op: str, quota: int, sites: list[Doc]) -> None:
+        rng = self.rng
+        # positions (ONT ordinal within this operator) that are site backhaul ONTs
+        positions = sorted(rng.sample(range(quota), len(sites))) if sites else []
+        site_at = dict(zip(positions, sites, strict=True))
+        made = 0
+        olt: Doc | None = None
+        port_no = 16
+        cabinet: _Cabinet | None = None
+        n_olt = 0
+        while made < quota:
+            if port_no == 16:
+                n_olt += 1
+                gpon = rng.random() < plan.gpon_share
+                tech = "gpon" if gpon else "xgs-pon"
+                olt_id = f"OLT-{plan.code}-{op.upper()}-{n_olt:02d}"
+                uplink = (10 if rng.random() < 0.5 else 40) if gpon else (
+                    100 if rng.random() < 0.85 else 40)
+                olt = {"id": olt_id, "operator": op, "structure": self.exchange,
+                       "uplink_gbps": uplink,
+                       "ports": [{"id": f"{olt_id}/1/{p}", "technology": tech,
+                                  "optics_class": _CLASSES_BY_TECHNOLOGY[tech][0]}
+                                 for p in range(1, 17)]}
+                self.olts.append(olt)
+                port_no = 0
+            assert olt is not None
+            port = olt["ports"][port_no]
+            port_no += 1
+            if cabinet is None or cabinet.used >= cabinet.capacity:
+                cabinet = self._new_cabinet(op)
+            cabinet.used += 1
+            made += self._tree(plan, op, port, cabinet, quota - made, made, site_at)
+
+    # ---------------------------------------------------------------- one PON tree
+    def _tree(self, plan: ZonePlan, op: str, port: Doc, cabinet: _Cabinet, room: int,
+              first: int, site_at: dict[int, Doc]) -> int:
+        """Build the tree of one port; returns the number of ONTs made (≤ room)."""
+        rng = self.rng
+        opt = self.opt
+        tech = port["technology"]
+        self.trees += 1
+        if opt.bad_every:
+            bad = self.trees % opt.bad_every == opt.bad_every // 2
+        else:
+            bad = rng.random() < opt.p_bad_port
+        bad_kind = ("long" if rng.random() < 0.5 else "split") if bad else ""
+        if bad_kind == "split":
+            a, b = 8, 16  # 1:128 in total: twice what the class was designed for
+        elif rng.random() < 0.5:
+            a, b = 4, (8 if rng.random() < 0.4 else 16)
+        else:
+            a, b = 8, 8
+        street = cabinet.street
+        trunk = self._trunk(street, op, cabinet.node)
+        sp1 = self._id("SP")
+        self.splitters.append({"id": sp1, "structure": cabinet.id, "ratio": a})
+        route_m = street.cum_m[cabinet.node] + cabinet.tail_m
+        feeder_m = route_m * rng.uniform(1.03, 1.08) + rng.uniform(20.0, 80.0)
+        feeder_splices = 2 + int(feeder_m // 2000) + 1  # pigtails, joints, the tail joint
+        feeder = {"id": self._id("FL"), "from": port["id"], "to": sp1,
+                  "length_m": round(feeder_m, 1), "connectors": 2, "splices": feeder_splices,
+                  "extra_loss_db": 0.0, "cables": [trunk["id"], cabinet.tail["id"]]}
+        self.links.append(feeder)
+        base = (feeder_m / 1000 * ATTENUATION_UP_DB_PER_KM + 2 * CONNECTOR_LOSS_DB
+                + feeder_splices * SPLICE_LOSS_DB + SPLITTER_LOSS_DB[a] + SPLITTER_LOSS_DB[b])
+        worst = 0.0
+        best = 1e9
+        bad_drops: list[tuple[Doc, float]] = []
+        made = 0
+        # a failing tree is a small one: a few buildings wired beyond the design
+        outputs = rng.randint(1, 3) if bad else rng.randint(max(1, a // 2), a)
+        for _ in range(outputs):
+            if made >= room:
+                break
+            tenant = self._tenant()
+            bld, cable, route_len = self._building(cabinet, op, tenant)
+            sp2 = self._id("SP")
+            sp2_el: Doc = {"id": sp2, "structure": bld, "ratio": b}
+            if rng.random() < 0.2:  # a measured value on the acceptance sheet
+                sp2_el["insertion_loss_db"] = round(SPLITTER_LOSS_DB[b] - rng.uniform(0.3, 0.8), 1)
+            self.splitters.append(sp2_el)
+            dist_m = route_len * rng.uniform(1.02, 1.06) + rng.uniform(10.0, 30.0)
+            self.links.append({"id": self._id("DL"), "from": sp1, "to": sp2,
+                               "length_m": round(dist_m, 1), "connectors": 2, "splices": 2,
+                               "extra_loss_db": 0.0, "cables": [cable["id"]]})
+            mid = base + dist_m / 1000 * ATTENUATION_UP_DB_PER_KM + 2 * CONNECTOR_LOSS_DB \
+                + 2 * SPLICE_LOSS_DB
+            k = min(rng.randint(2, b // 2) if bad else rng.randint(max(1, b // 2), b),
+                    room - made)
+            bx = self.structures[-1]
+            for _ in range(k):
+                ordinal = first + made
+                made += 1
+                site = site_at.get(ordinal)
+                if site is not None:
+                    kind = "site_backhaul"
+                else:
+                    r = rng.random()
+                    mix = opt.kind_mix
+                    kind = ("enterprise" if r < mix[0] else
+                            "residential" if r < mix[0] + mix[1] else "iot_gateway")
+                drop_m = rng.uniform(20.0, 300.0)
+                splices = 1 if rng.random() < 0.3 else 0
+                ont_id = self._id("ONT")
+                structure = bld
+                if site is not None:
+                    site["backhaul_ont"] = ont_id
+                    if rng.random() < opt.p_site_on_roof:
+                        site["structure"] = bld
+                    else:
+                        px, py, _ = self._near(_x(bx, self), _y(bx, self), 20.0, 150.0)
+                        structure = self._structure("PL", "pole", px, py)
+                        site["structure"] = structure
+                    customer = (f"{site['operator'].upper()} {site['generation'].upper()} "
+                                f"{site['id']}")
+                    profiles = _SERVICES[(kind, tech)]
+                elif kind == "enterprise":
+                    customer = tenant or f"Doanh nghiệp {bld}"
+                    profiles = _SERVICES[(kind, tech)] if rng.random() < 0.67 else (
+                        _SMALL_ENTERPRISE if tech == "xgs-pon" else _SERVICES[(kind, tech)])
+                elif kind == "residential":
+                    customer = f"Nhà ở công nhân {bld} – phòng {rng.randint(101, 520)}"
+                    profiles = _SERVICES[(kind, tech)]
+                else:
+                    customer = f"IoT {tenant or bld} – cổng {made}"
+                    profiles = _SERVICES[(kind, tech)]
+                self.onts.append({"id": ont_id, "structure": structure, "customer": customer,
+                                  "kind": kind, "service": _service(profiles)})
+                drop = {"id": self._id("DR"), "from": sp2, "to": ont_id,
+                        "length_m": round(drop_m, 1), "connectors": 2, "splices": splices,
+                        "extra_loss_db": 0.0, "cables": []}
+                self.links.append(drop)
+                loss = mid + drop_m / 1000 * ATTENUATION_UP_DB_PER_KM + 2 * CONNECTOR_LOSS_DB \
+                    + splices * SPLICE_LOSS_DB
+                worst = max(worst, loss)
+                best = min(best, loss)
+                if not bad and rng.random() < opt.p_bad_drop:
+                    bad_drops.append((drop, loss))
+        # the port's class: the smallest whose maximum holds the worst ONT with the margin
+        classes = _CLASSES_BY_TECHNOLOGY[tech]
+        fits = [c for c in classes
+                if worst + SAFETY_MARGIN_DB + _PLAN_GUARD_DB <= CLASS_MAX_LOSS_DB[c]
+                and best >= CLASS_MIN_LOSS_DB[c]]
+        if fits and not bad:
+            # operators buy a better class than needed now and then
+            cls = fits[0] if len(fits) == 1 or rng.random() < 0.75 else fits[1]
+        else:
+            # a deliberate failure: the largest class that still fails the best ONT
+            failing = [c for c in classes if best + SAFETY_MARGIN_DB > CLASS_MAX_LOSS_DB[c]]
+            cls = failing[-1] if failing else classes[0]
+            if bad_kind == "long" or not failing:
+                # fibre patched through a distant exchange: too long for the class
+                excess_km = (CLASS_MAX_LOSS_DB[cls] - SAFETY_MARGIN_DB - best) \
+                    / ATTENUATION_UP_DB_PER_KM + rng.uniform(1.0, 4.0)
+                feeder["length_m"] = round(feeder_m + max(excess_km, 1.0) * 1000, 1)
+        port["optics_class"] = cls
+        for drop, loss in bad_drops:  # a crushed drop or a dirty connector, on purpose
+            drop["extra_loss_db"] = round(
+                CLASS_MAX_LOSS_DB[cls] - SAFETY_MARGIN_DB - loss + rng.uniform(0.5, 3.0), 1)
+        return made
+
+    def _tenant(self) -> str | None:
+        if self.tenants:
+            return self.tenants.pop(0)
+        if not self.opt.named:
+            return None
+        self.factory_no += 1
+        return f"Nhà máy lô {'ABCDEFGHK'[self.factory_no % 9]}{self.factory_no}"
+
+    # ---------------------------------------------------------------- finish
+    def finish(self) -> None:
+        """Narrow a handful of flagged cabinet ducts so that they are overfull on purpose."""
+        for duct, (n, s) in self.undersized:
+            for diameter in UNDERSIZED_DUCT_MM:
+                if s / diameter**2 > fill_limit(int(n)):
+                    duct["inner_diameter_mm"] = diameter
+                    break
+
+    def document(self, name: str) -> Doc:
+        return {
+            "format": "ponmodel/1",
+            "name": name,
+            "operators": [dict(op) for op in OPERATORS],
+            "zones": self.zones,
+            "structures": self.structures,
+            "ducts": self.ducts,
+            "cables": self.cables,
+            "olts": self.olts,
+            "splitters": self.splitters,
+            "onts": self.onts,
+            "links": self.links,
+            "sites": self.sites,
+        }
+
+
+def _x(structure: Doc, b: _Builder) -> float:
+    return float((structure["lon"] - b.lon0) * b.m_per_lon)
+
+
+def _y(structure: Doc, b: _Builder) -> float:
+    return float((structure["lat"] - b.lat0) * 111_320.0)
+
+
+def _apportion(total: int, shares: Sequence[float]) -> list[int]:
+    """Split ``total`` by ``shares`` with the largest-remainder method.
+
+    Examples
+    --------
+    >>> _apportion(10, [0.4, 0.4, 0.2])
+    [4, 4, 2]
+    >>> sum(_apportion(7, [1, 1, 1]))
+    7
+    """
+    weights = np.asarray(shares, dtype=float)
+    exact = total * weights / weights.sum()
+    counts = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - counts), kind="stable")
+    for i in order[: total - int(counts.sum())]:
+        counts[i] += 1
+    return [int(c) for c in counts]
+
+
+# --------------------------------------------------------------------------- synthetic
+
+_KINDS = ("high_tech_park", "industrial_zone", "industrial_cluster")
+_SUFFIX = {"high_tech_park": "htp", "industrial_zone": "iz", "industrial_cluster": "ic"}
+_KIND_VI = {"high_tech_park": "Khu công nghệ cao", "industrial_zone": "Khu công nghiệp",
+            "industrial_cluster": "Cụm công nghiệp"}
+
+
+def generate_network(onts: int, seed: int = 0, *, zones: int | None = None) -> Doc:
+    """A valid synthetic ``ponmodel/1`` document with exactly ``onts`` ONTs.
+
+    Parameters
+    ----------
+    onts : int
+        Number of ONTs, at least 1 (site backhaul ONTs included).
+    seed : int, default 0
+        Seed of the generator; the same seed gives the same document, byte for byte.
+    zones : int, optional
+        Number of zones; by default one per 4,000 ONTs. Zone kinds cycle through
+        high-tech park, industrial zone, industrial cluster.
+
+    Returns
+    -------
+    dict
+        The document: plain lists of plain dicts, ready for ``json.dumps``.
+
+    Notes
+    -----
+    About 97 % of the ONTs close their optical budget (worst-case design values, 3 dB
+    margin); the others fail on purpose. About one ONT in twenty is a mobile site's
+    backhaul (one site in eight is 5G). A million ONTs take about ten seconds.
+
+    Examples
+    --------
+    >>> doc = generate_network(200, seed=7, zones=2)
+    >>> len(doc["onts"]), len(doc["zones"])
+    (200, 2)
+    >>> sorted({p["technology"] for o in doc["olts"] for p in o["ports"]})
+    ['gpon', 'xgs-pon']
+    """
+    if onts < 1:
+        msg = f"onts must be >= 1, got {onts}"
+        raise ValueError(msg)
+    n_zones = zones if zones is not None else max(1, math.ceil(onts / 4000))
+    if not 1 <= n_zones <= onts:
+        msg = f"zones must be between 1 and onts ({onts}), got {n_zones}"
+        raise ValueError(msg)
+    # millions of small dicts and no cycles: the cyclic GC would only rescan them (~2x time)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(onts, seed, n_zones)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _generate(onts: int, seed: int, n_zones: int) -> Doc:
+    rng = random.Random(seed)
+    builder = _Builder(rng, _Options(named=onts <= 100_000))
+    per_zone = _apportion(onts, [1.0] * n_zones)
+    side = math.ceil(math.sqrt(n_zones))
+    width = max(3, len(str(n_zones)))
+    for z, count in enumerate(per_zone):
+        kind = _KINDS[z % 3]
+        code = f"Z{z + 1:0{width}d}"
+        sites = round(count / 20)
+        sites_5g = round(sites / 8)
+        plan = ZonePlan(
+            id=f"{code.lower()}-{_SUFFIX[kind]}",
+            name=f"{_KIND_VI[kind]} {code}",
+            kind=kind,
+            district=None,
+            # a grid of zones around Hanoi, 4 km apart
+            lon=round(105.60 + 0.04 * (z % side) + rng.uniform(-0.01, 0.01), 6),
+            lat=round(20.80 + 0.036 * (z // side) + rng.uniform(-0.01, 0.01), 6),
+            code=code,
+            onts=count,
+            sites_4g=sites - sites_5g,
+            sites_5g=sites_5g,
+            radius_m=1500.0,
+            exchange_offset_m=(800.0, 3500.0),
+        )
+        builder.build_zone(plan)
+    builder.finish()
+    return builder.document(f"Synthetic network: {onts} ONTs, seed {seed}")
+
+
+# --------------------------------------------------------------------------- Hanoi
+
+_ALL3 = (("viettel", 0.4), ("vnpt", 0.35), ("fpt", 0.25))
+
+HANOI_ZONES: tuple[ZonePlan, ...] = (
+    # high-tech parks (hanoi-zones.md table A, rows 1-2)
+    ZonePlan("hoa-lac-htp", "Khu công nghệ cao Hòa Lạc", "high_tech_park", "Thạch Thất",
+             105.5306, 21.0087, "HL", 520, _ALL3, 25, 5, 0.1, 1800.0,
+             ("Trường Đại học FPT", "Hanwha Aero Engines", "VinSmart (Vingroup)",
+              "Viettel – Trung tâm R&D Hòa Lạc", "VNPT – Trung tâm dữ liệu Hòa Lạc")),
+    ZonePlan("hanoi-biotech-htp", "Khu công nghệ cao sinh học Hà Nội", "high_tech_park",
+             "Bắc Từ Liêm", 105.7540, 21.0680, "SH", 30, (("viettel", 0.5), ("vnpt", 0.5)),
+             3, 0, 0.0, 800.0, ("Pacific Land – văn phòng dự án",)),
+    # industrial zones (table A)
+    ZonePlan("thang-long-iz", "Khu công nghiệp Thăng Long", "industrial_zone", "Đông Anh",
+             105.7815, 21.1234, "TL", 380, _ALL3, 18, 4, 0.25, 1000.0,
+             ("Canon Vietnam (lô A1)", "Panasonic Vietnam (lô J1–J2)", "Daiwa (lô K8)")),
+    ZonePlan("noi-bai-iz", "Khu công nghiệp Nội Bài", "industrial_zone", "Sóc Sơn",
+             105.8129, 21.2327, "NB", 150, _ALL3, 11, 1, 1.0, 800.0,
+             ("Công ty Phát triển Nội Bài",)),
+    ZonePlan("quang-minh-iz", "Khu công nghiệp Quang Minh", "industrial_zone", "Mê Linh",
+             105.7660, 21.1928, "QM", 260, _ALL3, 14, 2, 0.3, 1000.0),
+    ZonePlan("nam-thang-long-iz", "Khu công nghiệp Nam Thăng Long", "industrial_zone",
+             "Bắc Từ Liêm", 105.7618, 21.0826, "NTL", 90, _ALL3, 7, 1, 0.2, 600.0,
+             ("Nhà máy in Viettel (lô B2-3-2)",)),
+    ZonePlan("thach-that-quoc-oai-iz", "Khu công nghiệp Thạch Thất – Quốc Oai",
+             "industrial_zone", "Thạch Thất", 105.6323, 21.0070, "TQ", 170, _ALL3, 10, 2, 0.2,
+             900.0, ("Meiko Electronics Vietnam (lô CN9)",)),
+    ZonePlan("phu-nghia-iz", "Khu công nghiệp Phú Nghĩa", "industrial_zone", "Chương Mỹ",
+             105.6703, 20.9292, "PN", 230, _ALL3, 12, 2, 0.3, 900.0,
+             ("C.P. Vietnam – nhà máy chế biến thịt", "Dược phẩm Phúc Thái")),
+    ZonePlan("sai-dong-b-iz", "Khu công nghiệp Sài Đồng B", "industrial_zone", "Long Biên",
+             105.9084, 21.0314, "SDB", 140, _ALL3, 10, 0, 1.0, 700.0,
+             ("Sumi-Hanel", "Hanel")),
+    ZonePlan("nam-ha-noi-iz", "Khu công nghiệp hỗ trợ Nam Hà Nội", "industrial_zone",
+             "Phú Xuyên", 105.9148, 20.7088, "NHN", 110, _ALL3, 7, 1, 0.1, 900.0,
+             ("Onaga", "TOMECO", "MBI")),
+    # industrial clusters (table B)
+    ZonePlan("nguyen-khe-ic", "Cụm công nghiệp Nguyên Khê", "industrial_cluster", "Đông Anh",
+             105.8543, 21.1752, "NK", 120, _ALL3, 8, 1, 0.3, 600.0),
+    ZonePlan("tu-liem-ic", "Cụm công nghiệp Từ Liêm", "industrial_cluster", "Bắc Từ Liêm",
+             105.7407, 21.0457, "TLI", 200, _ALL3, 8, 2, 0.3, 600.0),
+    ZonePlan("mai-dinh-ic", "Cụm công nghiệp Mai Đình", "industrial_cluster", "Sóc Sơn",
+             105.8433, 21.2200, "MD", 60, _ALL3, 5, 0, 0.0, 600.0),
+    ZonePlan("lien-phuong-ic", "Cụm công nghiệp Liên Phương", "industrial_cluster",
+             "Thường Tín", 105.8825, 20.8734, "LP", 60, _ALL3, 5, 0, 1.0, 400.0),
+    ZonePlan("ngoc-liep-ic", "Cụm công nghiệp Ngọc Liệp", "industrial_cluster", "Quốc Oai",
+             105.6063, 21.0031, "NL", 70, (("viettel", 0.5), ("vnpt", 0.5)), 6, 0, 1.0, 500.0),
+    ZonePlan("dong-la-ic", "Cụm công nghiệp Đông La", "industrial_cluster", "Hoài Đức",
+             105.7347, 20.9615, "DL", 50, (("viettel", 0.5), ("vnpt", 0.5)), 4, 0, 0.3, 400.0),
+    ZonePlan("quat-dong-2-ic", "Cụm công nghiệp Quất Động 2", "industrial_cluster",
+             "Thường Tín", 105.8650, 20.8435, "QD", 70, _ALL3, 5, 1, 0.3, 500.0),
+)
+"""The demonstration zones (``../shared/reference/hanoi-zones.md``): ONTs, sites, GPON share.
+
+Sites follow Plan 310/KH-UBND's baseline: 180 mobile sites in the zones, 22 of them 5G;
+six zones have no 5G site yet. Nội Bài, Sài Đồng B, Liên Phương and Ngọc Liệp are
+GPON-only (the oldest plant), so upgrade readiness has something to report.
+"""
+
+HANOI_SEED = 310
+"""Seed of the demonstration network (after Plan 310/KH-UBND)."""
+
+
+def hanoi_network() -> Doc:
+    """The demonstration network of Hanoi's parks, zones and clusters (``fixtures/hanoi.json``).
+
+    Returns
+    -------
+    dict
+        A valid ``ponmodel/1`` document: 17 zones, the operators ``vnpt``, ``viettel``,
+        ``fpt`` and the zone board ``hhtip``, about 2,700 ONTs and 180 mobile sites (22 5G).
+
+    Examples
+    --------
+    >>> doc = hanoi_network()
+    >>> [z["id"] for z in doc["zones"]][:3]
+    ['hoa-lac-htp', 'hanoi-biotech-htp', 'thang-long-iz']
+    >>> sum(s["generation"] == "5g" for s in doc["sites"]), len(doc["sites"])
+    (22, 180)
+    """
+    options = _Options(bad_every=15, p_bad_drop=0.015, p_undersized_cabinet_duct=0.12)
+    builder = _Builder(random.Random(HANOI_SEED), options)
+    for plan in HANOI_ZONES:
+        builder.build_zone(plan)
+    builder.finish()
+    return builder.document(
+        "Hanoi high-tech parks, industrial zones and clusters (demonstration network)")
+
+
+# --------------------------------------------------------------------------- small fixtures
+
+
+def _svc(fixed: float, assured: float, maximum: float, additional: str) -> Doc:
+    d = {"fixed_mbps": fixed, "assured_mbps": assured, "max_mbps": maximum,
+         "additional": additional, "weight": 1.0}
+    return {"down": dict(d), "up": dict(d)}
+
+
+def _tiny() -> Doc:
+    """One zone, one OLT with one XGS-PON port, one 1:8 splitter, three ONTs, one site."""
+    return {
+        "format": "ponmodel/1",
+        "name": "tiny",
+        "operators": [{"id": "vnpt", "name": "VNPT Hà Nội"}],
+        "zones": [{"id": "thang-long-iz", "name": "Khu công nghiệp Thăng Long",
+                   "kind": "industrial_zone", "district": "Đông Anh"}],
+        "structures": [
+            {"id": "EX-01", "zone": "thang-long-iz", "kind": "exchange",
+             "lon": 105.7790, "lat": 21.1220},
+            {"id": "MH-01", "zone": "thang-long-iz", "kind": "manhole",
+             "lon": 105.7805, "lat": 21.1230},
+            {"id": "CAB-01", "zone": "thang-long-iz", "kind": "cabinet",
+             "lon": 105.7815, "lat": 21.1234},
+            {"id": "BLD-01", "zone": "thang-long-iz", "kind": "building",
+             "lon": 105.7825, "lat": 21.1240, "name": "Canon Vietnam (lô A1)"},
+        ],
+        "ducts": [
+            {"id": "DU-01", "from": "EX-01", "to": "MH-01", "length_m": 210.0,
+             "inner_diameter_mm": 100.0, "owner": "vnpt"},
+            {"id": "DU-02", "from": "MH-01", "to": "CAB-01", "length_m": 120.0,
+             "inner_diameter_mm": 100.0, "owner": "vnpt"},
+        ],
+        "cables": [{"id": "CB-01", "operator": "vnpt", "fibre_count": 24,
+                    "outer_diameter_mm": 9.5, "ducts": ["DU-01", "DU-02"]}],
+        "olts": [{"id": "OLT-01", "operator": "vnpt", "structure": "EX-01", "uplink_gbps": 100,
+                  "ports": [{"id": "OLT-01/1/1", "technology": "xgs-pon",
+                             "optics_class": "N1"}]}],
+        "splitters": [{"id": "SP-01", "structure": "CAB-01", "ratio": 8}],
+        "onts": [
+            {"id": "ONT-01", "structure": "BLD-01", "customer": "Canon Vietnam (lô A1)",
+             "kind": "enterprise", "service": _svc(0, 1000, 10000, "non_assured")},
+            {"id": "ONT-02", "structure": "BLD-01", "customer": "Nhà ở công nhân – phòng 101",
+             "kind": "residential", "service": _svc(0, 0, 1000, "best_effort")},
+            {"id": "ONT-03", "structure": "BLD-01", "customer": "Viettel 5G SITE-01",
+             "kind": "site_backhaul", "service": _svc(500, 2000, 10000, "non_assured")},
+        ],
+        "links": [
+            # long enough for the class minimum (14 dB), downstream at 0.30 dB/km:
+            # 0.9 fibre + 1.5 connectors + 0.4 splices + 10.7 splitter + ≥ 1.045 drop ≥ 14.5 dB
+            {"id": "FL-01", "from": "OLT-01/1/1", "to": "SP-01", "length_m": 3000.0,
+             "connectors": 3, "splices": 4, "cables": ["CB-01"]},
+            {"id": "DR-01", "from": "SP-01", "to": "ONT-01", "length_m": 150.0,
+             "connectors": 2, "splices": 0},
+            {"id": "DR-02", "from": "SP-01", "to": "ONT-02", "length_m": 160.0,
+             "connectors": 2, "splices": 0},
+            {"id": "DR-03", "from": "SP-01", "to": "ONT-03", "length_m": 170.0,
+             "connectors": 2, "splices": 0},
+        ],
+        "sites": [{"id": "SITE-01", "zone": "thang-long-iz", "operator": "vnpt",
+                   "generation": "5g", "structure": "BLD-01", "backhaul_ont": "ONT-03"}],
+    }
+
+
+def _two_operators() -> Doc:
+    """Two operators' cables share one zone-board duct, each feeding its own tree."""
+    z = "sai-dong-b-iz"
+    doc: Doc = {
+        "format": "ponmodel/1",
+        "name": "two operators in one shared duct",
+        "operators": [{"id": "vnpt", "name": "VNPT Hà Nội"},
+                      {"id": "viettel", "name": "Viettel Hà Nội"},
+                      {"id": "hhtip", "name": OPERATORS[3]["name"]}],
+        "zones": [{"id": z, "name": "Khu công nghiệp Sài Đồng B", "kind": "industrial_zone",
+                   "district": "Long Biên"}],
+        "structures": [
+            {"id": "EX-01", "zone": z, "kind": "exchange", "lon": 105.9070, "lat": 21.0300},
+            {"id": "MH-01", "zone": z, "kind": "manhole", "lon": 105.9084, "lat": 21.0314},
+            {"id": "CAB-01", "zone": z, "kind": "cabinet", "lon": 105.9095, "lat": 21.0320},
+            {"id": "CAB-02", "zone": z, "kind": "cabinet", "lon": 105.9090, "lat": 21.0305},
+            {"id": "BLD-01", "zone": z, "kind": "building", "lon": 105.9105, "lat": 21.0325,
+             "name": "Sumi-Hanel"},
+            {"id": "BLD-02", "zone": z, "kind": "building", "lon": 105.9098, "lat": 21.0298,
+             "name": "Hanel"},
+        ],
+        "ducts": [
+            {"id": "DU-01", "from": "EX-01", "to": "MH-01", "length_m": 240.0,
+             "inner_diameter_mm": 100.0, "owner": "hhtip"},
+            {"id": "DU-02", "from": "MH-01", "to": "CAB-01", "length_m": 150.0,
+             "inner_diameter_mm": 100.0, "owner": "vnpt"},
+            {"id": "DU-03", "from": "MH-01", "to": "CAB-02", "length_m": 130.0,
+             "inner_diameter_mm": 100.0, "owner": "viettel"},
+        ],
+        "cables": [
+            {"id": "CB-01", "operator": "vnpt", "fibre_count": 48, "outer_diameter_mm": 10.5,
+             "ducts": ["DU-01", "DU-02"]},
+            {"id": "CB-02", "operator": "viettel", "fibre_count": 96, "outer_diameter_mm": 12.5,
+             "ducts": ["DU-01", "DU-03"]},
+        ],
+        "olts": [
+            {"id": "OLT-VNPT-01", "operator": "vnpt", "structure": "EX-01", "uplink_gbps": 100,
+             "ports": [{"id": "OLT-VNPT-01/1/1", "technology": "xgs-pon",
+                        "optics_class": "N1"}]},
+            {"id": "OLT-VTL-01", "operator": "viettel", "structure": "EX-01",
+             "uplink_gbps": 100,
+             "ports": [{"id": "OLT-VTL-01/1/1", "technology": "xgs-pon",
+                        "optics_class": "N2"}]},
+        ],
+        "splitters": [{"id": "SP-01", "structure": "CAB-01", "ratio": 16},
+                      {"id": "SP-02", "structure": "CAB-02", "ratio": 32}],
+        "onts": [], "links": [], "sites": [],
+    }
+    doc["links"] += [
+        # 1:16 (13.9 dB) and 1:32 (17.2 dB) keep every ONT above its class minimum
+        {"id": "FL-01", "from": "OLT-VNPT-01/1/1", "to": "SP-01", "length_m": 1450.0,
+         "connectors": 2, "splices": 3, "cables": ["CB-01"]},
+        {"id": "FL-02", "from": "OLT-VTL-01/1/1", "to": "SP-02", "length_m": 1430.0,
+         "connectors": 2, "splices": 3, "cables": ["CB-02"]},
+    ]
+    for n, (sp, bld, who) in enumerate((("SP-01", "BLD-01", "Sumi-Hanel"),
+                                        ("SP-01", "BLD-01", "Sumi-Hanel"),
+                                        ("SP-02", "BLD-02", "Hanel"),
+                                        ("SP-02", "BLD-02", "Hanel")), 1):
+        doc["onts"].append({"id": f"ONT-0{n}", "structure": bld, "customer": who,
+                            "kind": "enterprise", "service": _svc(0, 1000, 10000, "non_assured")})
+        doc["links"].append({"id": f"DR-0{n}", "from": sp, "to": f"ONT-0{n}",
+                             "length_m": 100.0 + 20 * n, "connectors": 2, "splices": 1})
+    return doc
+
+
+def _gpon_legacy() -> Doc:
+    """A GPON B+ port: 1:4 in a cabinet, two 1:8 in buildings, four ONTs."""
+    z = "lien-phuong-ic"
+    doc: Doc = {
+        "format": "ponmodel/1",
+        "name": "GPON legacy tree",
+        "operators": [{"id": "viettel", "name": "Viettel Hà Nội"}],
+        "zones": [{"id": z, "name": "Cụm công nghiệp Liên Phương", "kind": "industrial_cluster",
+                   "district": "Thường Tín"}],
+        "structures": [
+            {"id": "EX-01", "zone": z, "kind": "exchange", "lon": 105.8810, "lat": 20.8720},
+            {"id": "CAB-01", "zone": z, "kind": "cabinet", "lon": 105.8825, "lat": 20.8734},
+            {"id": "BLD-01", "zone": z, "kind": "building", "lon": 105.8835, "lat": 20.8740},
+            {"id": "BLD-02", "zone": z, "kind": "building", "lon": 105.8818, "lat": 20.8745},
+        ],
+        "ducts": [{"id": "DU-01", "from": "EX-01", "to": "CAB-01", "length_m": 260.0,
+                   "inner_diameter_mm": 100.0, "owner": "viettel"}],
+        "cables": [{"id": "CB-01", "operator": "viettel", "fibre_count": 12,
+                    "outer_diameter_mm": 8.5, "ducts": ["DU-01"]}],
+        "olts": [{"id": "OLT-01", "operator": "viettel", "structure": "EX-01", "uplink_gbps": 10,
+                  "ports": [{"id": "OLT-01/1/1", "technology": "gpon", "optics_class": "B+"}]}],
+        "splitters": [{"id": "SP-01", "structure": "CAB-01", "ratio": 4},
+                      {"id": "SP-02", "structure": "BLD-01", "ratio": 8},
+                      {"id": "SP-03", "structure": "BLD-02", "ratio": 8}],
+        "onts": [],
+        "links": [
+            {"id": "FL-01", "from": "OLT-01/1/1", "to": "SP-01", "length_m": 1800.0,
+             "connectors": 2, "splices": 3, "cables": ["CB-01"]},
+            {"id": "DL-01", "from": "SP-01", "to": "SP-02", "length_m": 200.0,
+             "connectors": 2, "splices": 1},
+            {"id": "DL-02", "from": "SP-01", "to": "SP-03", "length_m": 240.0,
+             "connectors": 2, "splices": 1},
+        ],
+        "sites": [],
+    }
+    for n, (sp, bld) in enumerate((("SP-02", "BLD-01"), ("SP-02", "BLD-01"),
+                                   ("SP-03", "BLD-02"), ("SP-03", "BLD-02")), 1):
+        doc["onts"].append({"id": f"ONT-0{n}", "structure": bld, "customer": f"Xưởng {n}",
+                            "kind": "enterprise", "service": _svc(0, 300, 1000, "non_assured")})
+        doc["links"].append({"id": f"DR-0{n}", "from": sp, "to": f"ONT-0{n}",
+                             "length_m": 60.0 + 15 * n, "connectors": 2})
+    return doc
+
+
+def _invalid(mutate: Callable[[Doc], None]) -> Doc:
+    doc = _tiny()
+    mutate(doc)
+    doc["name"] = "tiny, with one problem"
+    return doc
+
+
+def _by_id(items: list[Doc], ident: str) -> Doc:
+    return next(e for e in items if e["id"] == ident)
+
+
+def _invalid_cases() -> dict[str, Doc]:
+    """One document per rule of the spec's "What makes a document invalid", one problem each."""
+    def missing_reference(d: Doc) -> None:
+        _by_id(d["onts"], "ONT-02")["structure"] = "BLD-99"
+
+    def wrong_kind_reference(d: Doc) -> None:
+        d["sites"][0]["backhaul_ont"] = "SP-01"  # a splitter, not an ONT
+
+    def ont_fed_twice(d: Doc) -> None:
+        d["links"].append({"id": "DR-04", "from": "SP-01", "to": "ONT-01", "length_m": 90.0,
+                           "connectors": 2})
+
+    def cycle(d: Doc) -> None:
+        # the smallest cycle: a patch cord from a splitter's output back into its input
+        # (a longer cycle is reported once per element on it)
+        d["splitters"].append({"id": "SP-02", "structure": "CAB-01", "ratio": 2})
+        d["links"].append({"id": "DL-01", "from": "SP-02", "to": "SP-02", "length_m": 5.0})
+
+    def unreached_splitter(d: Doc) -> None:
+        d["splitters"].append({"id": "SP-02", "structure": "CAB-01", "ratio": 8})
+
+    def link_out_of_ont(d: Doc) -> None:
+        d["links"].append({"id": "DR-04", "from": "ONT-01", "to": "ONT-04", "length_m": 10.0})
+        d["onts"].append({"id": "ONT-04", "structure": "BLD-01", "kind": "iot_gateway",
+                          "service": _svc(0, 0, 100, "best_effort")})
+
+    def port_two_links(d: Doc) -> None:
+        d["splitters"].append({"id": "SP-02", "structure": "CAB-01", "ratio": 8})
+        d["links"].append({"id": "FL-02", "from": "OLT-01/1/1", "to": "SP-02",
+                           "length_m": 400.0, "connectors": 2, "cables": ["CB-01"]})
+
+    def splitter_over_ratio(d: Doc) -> None:
+        d["splitters"][0]["ratio"] = 2  # three drops leave it
+
+    def zero_length(d: Doc) -> None:
+        _by_id(d["links"], "DR-02")["length_m"] = 0.0
+
+    def negative_diameter(d: Doc) -> None:
+        # NaN cannot be written in JSON; a negative diameter is the same rule's other half
+        d["cables"][0]["outer_diameter_mm"] = -9.5
+
+    def max_below_guaranteed(d: Doc) -> None:
+        _by_id(d["onts"], "ONT-03")["service"]["up"]["max_mbps"] = 2000.0  # < 500 + 2000
+
+    def class_not_of_technology(d: Doc) -> None:
+        d["olts"][0]["ports"][0]["optics_class"] = "B+"  # a GPON class on an XGS-PON port
+
+    def route_not_adjacent(d: Doc) -> None:
+        d["ducts"].append({"id": "DU-03", "from": "CAB-01", "to": "BLD-01", "length_m": 90.0,
+                           "inner_diameter_mm": 50.0, "owner": "vnpt"})
+        d["cables"][0]["ducts"] = ["DU-01", "DU-03"]  # EX-01–MH-01, then CAB-01–BLD-01
+
+    def innerduct_wider(d: Doc) -> None:
+        d["ducts"].append({"id": "DU-03", "from": "EX-01", "to": "MH-01", "length_m": 210.0,
+                           "inner_diameter_mm": 100.0, "owner": "vnpt", "within": "DU-01",
+                           "outer_diameter_mm": 110.0})
+
+    cases: dict[str, Callable[[Doc], None]] = {fn.__name__: fn for fn in (
+        missing_reference,
+        wrong_kind_reference,
+        ont_fed_twice,
+        cycle,
+        unreached_splitter,
+        link_out_of_ont,
+        port_two_links,
+        splitter_over_ratio,
+        zero_length,
+        negative_diameter,
+        max_below_guaranteed,
+        class_not_of_technology,
+        route_not_adjacent,
+        innerduct_wider,
+    )}
+    return {f"invalid_{name}": _invalid(fn) for name, fn in cases.items()}
+
+
+def small_fixtures() -> dict[str, Doc]:
+    """The small focused documents of ``fixtures/``, by file stem.
+
+    Examples
+    --------
+    >>> names = small_fixtures()
+    >>> names["tiny"]["splitters"][0]["ratio"], len(names["tiny"]["onts"])
+    (8, 3)
+    >>> sum(name.startswith("invalid_") for name in names)
+    14
+    """
+    return {
+        "tiny": _tiny(),
+        "two_operators_shared_duct": _two_operators(),
+        "gpon_legacy": _gpon_legacy(),
+        **_invalid_cases(),
+    }
+
+
+def fixture_documents() -> dict[str, Doc]:
+    """Every generated file of ``fixtures/``, by stem: the small ones and ``hanoi``."""
+    return {**small_fixtures(), "hanoi": hanoi_network()}
+
+
+def dumps(doc: Doc) -> str:
+    """The fixtures' JSON text: indent 1, UTF-8 characters kept, a final newline.
+
+    Examples
+    --------
+    >>> dumps({"name": "Hòa Lạc"})
+    '{\\n "name": "Hòa Lạc"\\n}\\n'
+    """
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_fixtures(directory: str | Path) -> list[Path]:
+    """Write every generated fixture into ``directory``; returns the paths written."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for stem, doc in fixture_documents().items():
+        path = out / f"{stem}.json"
+        path.write_text(dumps(doc), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":  # python -m ponmodel.generate [fixtures-dir]
+    for written in write_fixtures(sys.argv[1] if len(sys.argv) > 1 else "fixtures"):
+        print(written)
