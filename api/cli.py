@@ -376,6 +376,106 @@ def through_cmd(
     console.print(table)
 
 
+# --------------------------------------------------------------------------- optical budget
+
+FileArg = Annotated[
+    Path | None,
+    typer.Argument(help="A network document (default: the database).", exists=True,
+                   dir_okay=False),
+]
+
+
+@app.command("budget")
+def budget_cmd(
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    database: DbOpt = None,
+    failing: Annotated[bool, typer.Option(help="Only the ONTs that fail.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows of the table (not of --json).")] = 40,
+    as_json: JsonOpt = False,
+) -> None:
+    """Optical budget of every ONT, both directions, against its class (worst first)."""
+    from ponmodel.topology.budget import network_budget
+
+    from ponmodel.errors import PonmodelError
+
+    try:
+        report = network_budget(_load(file, database, zone))
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    onts = [o for o in report.onts if not o.ok] if failing else report.onts
+    if as_json:
+        body = report.as_dict()
+        body["onts"] = [o.as_dict() for o in onts]
+        _print_json(body)
+        return
+    ok = sum(1 for o in report.onts if o.ok)
+    table = Table(title=f"optical budget: {ok} of {len(report.onts)} ONTs ok "
+                  f"(margin {report.safety_margin_db:g} dB), worst first")
+    for column in ("ONT", "port", "km", "split", "down loss", "down headroom", "up loss",
+                   "up headroom", "class", "ok"):
+        table.add_column(column, justify="left" if column in ("ONT", "port") else "right")
+    for o in onts[:limit]:
+        table.add_row(
+            o.id, o.port, f"{o.distance_m / 1000:.2f}", f"1:{o.split}",
+            f"{o.downstream.loss_db:.2f}", f"{o.downstream.headroom_db:.2f}",
+            f"{o.upstream.loss_db:.2f}", f"{o.upstream.headroom_db:.2f}",
+            "ok" if o.class_ok else "[red]no[/]", "[green]yes[/]" if o.ok else "[red]no[/]",
+        )
+    console.print(table)
+    for o in onts[:limit]:
+        for problem in o.problems:
+            console.print(f"[red]{o.id}[/]: {problem}", highlight=False)
+    for p in report.ports:
+        for problem in p.problems:
+            console.print(f"[red]{p.id}[/]: {problem}", highlight=False)
+
+
+@app.command("upgrade")
+def upgrade_cmd(
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    optics_class: Annotated[str, typer.Option("--class", help="XGS-PON class to deploy.")] = "N1",
+    coexistence_loss_db: Annotated[float | None, typer.Option(
+        "--coexistence-loss-db", help="Loss of the CEx added at the OLT (default: catalogue).")
+    ] = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """GPON-to-XGS-PON readiness of every GPON port: ready / needs E1 or E2 / re-engineer."""
+    from ponmodel.topology.upgrade import STATUSES, upgrade_readiness
+
+    from ponmodel.catalog import CatalogError
+    from ponmodel.errors import PonmodelError
+
+    try:
+        result = upgrade_readiness(_load(file, database, zone), optics_class,
+                                   coexistence_loss_db=coexistence_loss_db)
+    except CatalogError as exc:
+        if as_json:
+            _print_json({"error": "CatalogError", "message": str(exc)})
+        else:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"XGS-PON {optics_class} readiness of GPON ports in use "
+                  f"(+{result['coexistence_loss_db']:g} dB coexistence element)")
+    for column in ("zone", "GPON ports", "in use", *STATUSES, "worst ONT", "headroom dB"):
+        table.add_column(column, justify="left" if column in ("zone", "worst ONT") else "right")
+    for z in result["zones"]:
+        if not z["gpon_ports"]:
+            continue
+        headroom = z["worst_headroom_db"]
+        table.add_row(z["name"], str(z["gpon_ports"]), str(z["gpon_ports_in_use"]),
+                      *(str(z[s]) for s in STATUSES), z["worst_ont"] or "",
+                      "" if headroom is None else f"{headroom:.1f}")
+    console.print(table)
+
+
 # --------------------------------------------------------------------------- benchmarks
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Hashable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from ponmodel.topology.build import Topology, build_topology, subset_for_zone
 from sqlalchemy import Connection, Engine
 
 from ponmodel.storage import export_with, revision
+
+T = TypeVar("T")
 
 
 def get_engine(request: Request) -> Engine:
@@ -43,6 +45,7 @@ class TopologyCache:
         self._revision: int | None = None
         self._topology: Topology | None = None
         self._zones: dict[str, Topology] = {}
+        self._memo: dict[Hashable, Any] = {}
 
     def get(self, conn: Connection, zone: str | None = None) -> Topology:
         """The topology of the network, or of one zone."""
@@ -52,11 +55,25 @@ class TopologyCache:
                 self._topology = build_topology(export_with(conn))
                 self._revision = current
                 self._zones = {}
+                self._memo = {}
             if zone is None:
                 return self._topology
             if zone not in self._zones:
                 self._zones[zone] = build_topology(subset_for_zone(self._topology.doc, zone))
             return self._zones[zone]
+
+    def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
+             zone: str | None = None) -> T:
+        """``compute(topology)`` for this revision, computed once per ``key``."""
+        topology = self.get(conn, zone)
+        full_key = (key, zone)
+        with self._lock:
+            if full_key in self._memo:
+                return self._memo[full_key]  # type: ignore[no-any-return]
+        value = compute(topology)
+        with self._lock:
+            self._memo[full_key] = value
+        return value
 
 
 def get_topology(request: Request, conn: ConnectionDep) -> Topology:
@@ -66,3 +83,12 @@ def get_topology(request: Request, conn: ConnectionDep) -> Topology:
 
 
 TopologyDep = Annotated[Topology, Depends(get_topology)]
+
+
+def get_cache(request: Request) -> TopologyCache:
+    """The application's topology cache."""
+    cache: TopologyCache = request.app.state.topology_cache
+    return cache
+
+
+CacheDep = Annotated[TopologyCache, Depends(get_cache)]

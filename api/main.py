@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from ponmodel.api import problems
 from ponmodel.api.deps import TopologyCache
-from ponmodel.api.routes import documents, elements, topology
+from ponmodel.api.routes import budget, documents, elements, topology
 from sqlalchemy import Engine
 
 from ponmodel import __version__
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(elements.router)
     app.include_router(documents.router)
     app.include_router(topology.router)
+    app.include_router(budget.router)
     _add_document_schema(app)
     return app
 

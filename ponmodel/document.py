@@ -420,15 +420,23 @@ def _message(err: Any) -> str:
 
 _REFERENCES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "structures": (("zone", ("zone",)),),
-    "ducts": (("from", ("structure",)), ("to", ("structure",)), ("owner", ("operator",)),
-              ("within", ("duct",))),
+    "ducts": (
+        ("from", ("structure",)),
+        ("to", ("structure",)),
+        ("owner", ("operator",)),
+        ("within", ("duct",)),
+    ),
     "cables": (("operator", ("operator",)), ("ducts", ("duct",))),
     "olts": (("operator", ("operator",)), ("structure", ("structure",))),
     "splitters": (("structure", ("structure",)),),
     "onts": (("structure", ("structure",)),),
     "links": (("to", ("splitter", "ont")), ("cables", ("cable",))),
-    "sites": (("zone", ("zone",)), ("operator", ("operator",)), ("structure", ("structure",)),
-              ("backhaul_ont", ("ont",))),
+    "sites": (
+        ("zone", ("zone",)),
+        ("operator", ("operator",)),
+        ("structure", ("structure",)),
+        ("backhaul_ont", ("ont",)),
+    ),
 }
 """Collection → (field, kinds it may refer to); a link's ``from`` is checked on its own."""
 _LIST_REFERENCES = frozenset({"ducts", "cables"})
@@ -499,7 +507,11 @@ class _Checker:
 
     # references ------------------------------------------------------------
     def bad_reference(
-        self, tokens: tuple[str | int, ...], owner: Any, field: str, target: str,
+        self,
+        tokens: tuple[str | int, ...],
+        owner: Any,
+        field: str,
+        target: str,
         kinds: tuple[str, ...],
     ) -> None:
         """Report a reference that does not resolve to one of ``kinds``."""
@@ -524,13 +536,15 @@ class _Checker:
                         continue
                     if isinstance(target, str):
                         if kind_of.get(target) not in kinds:
-                            self.bad_reference((key, index, field), element.get("id"), field,
-                                               target, kinds)
+                            self.bad_reference(
+                                (key, index, field), element.get("id"), field, target, kinds
+                            )
                     elif field in _LIST_REFERENCES and isinstance(target, list):
                         for i, item in enumerate(target):
                             if isinstance(item, str) and kind_of.get(item) not in kinds:
-                                self.bad_reference((key, index, field, i), element.get("id"),
-                                                   field, item, kinds)
+                                self.bad_reference(
+                                    (key, index, field, i), element.get("id"), field, item, kinds
+                                )
         links = self.raw.get("links")
         for index, link in enumerate(links if isinstance(links, list) else []):
             source = link.get("from") if isinstance(link, dict) else None
@@ -545,8 +559,9 @@ class _Checker:
                     "from",
                 )
             elif found not in ("port", "splitter"):
-                self.bad_reference(("links", index, "from"), link.get("id"), "from", source,
-                                   ("port", "splitter"))
+                self.bad_reference(
+                    ("links", index, "from"), link.get("id"), "from", source, ("port", "splitter")
+                )
 
     # values that involve several fields ---------------------------------------
     def check_values(self) -> None:
@@ -683,14 +698,55 @@ class _Checker:
                         port["id"],
                         None,
                     )
+        legs = {link["id"]: link.get("leg") for _, link in self.elements("links")}
+        taps = set()
         for ptr, splitter in self.elements("splitters"):
             links = outgoing.get(splitter["id"], [])
+            if splitter.get("through_percent") is not None:
+                taps.add(splitter["id"])
+                if splitter["ratio"] != 2:
+                    self.add(
+                        ptr + "/ratio",
+                        "a tap splitter (through_percent set) has ratio 2, "
+                        f"not {splitter['ratio']}",
+                        splitter["id"],
+                        "ratio",
+                    )
+                seen_legs: dict[str, str] = {}
+                for link_ptr, link_id in links:
+                    leg = legs.get(link_id)
+                    if leg is None:
+                        self.add(
+                            link_ptr + "/leg",
+                            f"link leaves tap splitter {splitter['id']!r}: leg must be "
+                            "'through' or 'tap'",
+                            link_id,
+                            "leg",
+                        )
+                    elif leg in seen_legs:
+                        self.add(
+                            link_ptr + "/leg",
+                            f"the {leg} leg of tap splitter {splitter['id']!r} already feeds "
+                            f"{seen_legs[leg]!r}",
+                            link_id,
+                            "leg",
+                        )
+                    else:
+                        seen_legs[leg] = link_id
             if len(links) > splitter["ratio"]:
                 self.add(
                     ptr + "/ratio",
                     f"splitter 1:{splitter['ratio']} has {len(links)} outgoing links",
                     splitter["id"],
                     "ratio",
+                )
+        for ptr, link in self.elements("links"):
+            if link.get("leg") is not None and link["from"] not in taps:
+                self.add(
+                    ptr + "/leg",
+                    f"leg is only for links leaving a tap splitter; {link['from']!r} is not one",
+                    link["id"],
+                    "leg",
                 )
         # reachability from the ports, and cycles (a cycle is never reached from a port,
         # since every node of it already has its one incoming link inside the cycle)
@@ -848,8 +904,14 @@ def _default_of(prop: dict[str, Any], required: bool) -> str:
 
 
 def _constraints_of(prop: dict[str, Any]) -> str:
-    names = {"exclusiveMinimum": "> ", "minimum": "≥ ", "exclusiveMaximum": "< ", "maximum": "≤ ",
-             "minLength": "length ≥ ", "maxLength": "length ≤ "}
+    names = {
+        "exclusiveMinimum": "> ",
+        "minimum": "≥ ",
+        "exclusiveMaximum": "< ",
+        "maximum": "≤ ",
+        "minLength": "length ≥ ",
+        "maxLength": "length ≤ ",
+    }
     found = [f"{label}{prop[key]}" for key, label in names.items() if key in prop]
     for option in prop.get("anyOf", []):
         found.extend(f"{label}{option[key]}" for key, label in names.items() if key in option)

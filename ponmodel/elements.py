@@ -22,9 +22,10 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import ConfigDict
+from pydantic import Field as PydField
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
@@ -47,6 +48,7 @@ from ponmodel.types import (
     RateMbps,
     Ratio,
     StructureKind,
+    TapLeg,
     TechnologyName,
     Weight,
     ZoneKind,
@@ -402,7 +404,17 @@ class SplitterBase(SQLModel):
     structure: ElementId = Field(description="Structure id.")
     ratio: PositiveCount = Field(description="Number of outputs (1:N).")
     insertion_loss_db: LossDb | None = Field(
-        default=None, description="Measured or datasheet insertion loss, dB; else the catalogue's."
+        default=None,
+        description="Measured or datasheet insertion loss, dB (for a tap splitter: of the "
+        "through leg); else the catalogue's.",
+    )
+    through_percent: Annotated[int, PydField(ge=1, le=99)] | None = Field(
+        default=None,
+        description="Unbalanced (tap) splitter: share of the power on the through leg, %; "
+        "null for a balanced splitter. A tap splitter has ratio 2.",
+    )
+    tap_loss_db: LossDb | None = Field(
+        default=None, description="Tap splitter: measured loss of the tap leg, dB."
     )
 
 
@@ -531,6 +543,12 @@ class LinkBase(SQLModel):
     connectors: Count = Field(default=0, description="Mated connector pairs on the link.")
     splices: Count = Field(default=0, description="Fusion splices on the link.")
     extra_loss_db: LossDb = Field(default=0.0, description="Any further loss, dB.")
+    leg: TapLeg | None = Field(
+        default=None,
+        sa_type=String,
+        description="Output of a tap splitter this link leaves from (through | tap); "
+        "required when `from` is a tap splitter, null otherwise.",
+    )
 
 
 class LinkTable(LinkBase, table=True):

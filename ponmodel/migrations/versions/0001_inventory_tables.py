@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 17:37:09.867988
+Create Date: 2026-11-23 17:39:21.695926
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-
 
 revision = "0001"
 down_revision = None
@@ -89,6 +88,7 @@ def upgrade() -> None:
         sa.Column("connectors", sa.Integer(), nullable=False),
         sa.Column("splices", sa.Integer(), nullable=False),
         sa.Column("extra_loss_db", sa.Float(), nullable=False),
+        sa.Column("leg", sa.String(), nullable=True),
         sa.Column("attenuation_1270_db_per_km", sa.Float(), nullable=True),
         sa.Column("attenuation_1310_db_per_km", sa.Float(), nullable=True),
         sa.Column("attenuation_1358_db_per_km", sa.Float(), nullable=True),
@@ -238,6 +238,8 @@ def upgrade() -> None:
         sa.Column("structure", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("ratio", sa.Integer(), nullable=False),
         sa.Column("insertion_loss_db", sa.Float(), nullable=True),
+        sa.Column("through_percent", sa.Integer(), nullable=True),
+        sa.Column("tap_loss_db", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["structure"],
             ["structure.id"],

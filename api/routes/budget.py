@@ -1,0 +1,153 @@
+"""Optical budget per zone, port and ONT (with the hop-by-hop trace), and upgrade readiness."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from ponmodel.api.deps import CacheDep, ConnectionDep
+from ponmodel.api.problems import PROBLEM_RESPONSES
+from ponmodel.topology.budget import BudgetReport, hop_losses, network_budget
+from ponmodel.topology.build import Topology
+from ponmodel.topology.pack import pack_forest
+from ponmodel.topology.upgrade import upgrade_readiness
+from pydantic import BaseModel, Field
+
+router = APIRouter(tags=["budget"], responses=PROBLEM_RESPONSES)
+ZoneQuery = Annotated[str | None, Query(description="Only this zone (default: the network).")]
+IdPath = Annotated[str, Path(description="Element id (may contain '/').")]
+
+
+class DirectionPublic(BaseModel):
+    wavelength_nm: int
+    loss_db: float
+    rx_min_dbm: float
+    rx_max_dbm: float
+    headroom_db: float
+    ok: bool
+
+
+class OntBudgetPublic(BaseModel):
+    id: str
+    port: str
+    olt: str
+    distance_m: float
+    split: int
+    downstream: DirectionPublic
+    upstream: DirectionPublic
+    class_ok: bool
+    reach_ok: bool
+    split_ok: bool
+    ok: bool
+    problems: list[str]
+
+
+class PortBudgetPublic(BaseModel):
+    id: str
+    olt: str
+    technology: str
+    optics_class: str
+    onts: int
+    onts_ok: int
+    max_distance_m: float
+    max_reach_m: float
+    differential_reach_m: float
+    max_differential_reach_m: float
+    differential_loss_down_db: float
+    differential_loss_up_db: float
+    max_differential_loss_db: float
+    worst_ont: str | None
+    worst_headroom_db: float | None
+    ok: bool
+    problems: list[str]
+
+
+class BudgetPublic(BaseModel):
+    """ONTs (worst headroom first, paginated) and every port."""
+
+    onts: list[OntBudgetPublic]
+    onts_total: int = Field(description="ONTs matching, over all pages.")
+    onts_ok: int
+    ports: list[PortBudgetPublic]
+
+
+class HopPublic(BaseModel):
+    link: str | None
+    node: str
+    kind: str
+    length_m: float
+    distance_m: float
+    loss_down_db: float
+    loss_up_db: float
+    cum_loss_down_db: float
+    cum_loss_up_db: float
+
+
+class OntBudgetDetail(OntBudgetPublic):
+    hops: list[HopPublic] = Field(description="The path from the port, loss per hop and total.")
+
+
+def _report(cache: CacheDep, conn: ConnectionDep, zone: str | None) -> BudgetReport:
+    return cache.memo(conn, "budget", lambda topo: network_budget(topo.doc), zone)
+
+
+@router.get("/budget", name="budget", response_model=BudgetPublic)
+def budget_route(
+    cache: CacheDep,
+    conn: ConnectionDep,
+    zone: ZoneQuery = None,
+    failing: Annotated[bool, Query(description="Only ONTs that fail.")] = False,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The optical budget of a zone (or the network): every ONT both ways, every port."""
+    report = _report(cache, conn, zone)
+    onts = [o for o in report.onts if not o.ok] if failing else report.onts
+    return {
+        "onts": [o.as_dict() for o in onts[offset:offset + limit]],
+        "onts_total": len(onts),
+        "onts_ok": sum(1 for o in report.onts if o.ok),
+        "ports": [p.as_dict() for p in report.ports],
+    }
+
+
+@router.get("/budget/ports/{port_id:path}", name="port_budget", response_model=PortBudgetPublic)
+def port_budget_route(cache: CacheDep, conn: ConnectionDep, port_id: IdPath) -> dict[str, Any]:
+    """One PON port: its ONTs' differential reach and loss against the limits."""
+    report = _report(cache, conn, None)
+    for port in report.ports:
+        if port.id == port_id:
+            return port.as_dict()
+    from ponmodel.errors import NotFoundError
+
+    raise NotFoundError(kind="port", element_id=port_id)
+
+
+@router.get("/budget/onts/{ont_id:path}", name="ont_budget", response_model=OntBudgetDetail)
+def ont_budget_route(cache: CacheDep, conn: ConnectionDep, ont_id: IdPath) -> dict[str, Any]:
+    """One ONT's budget with its path hop by hop: loss of each hop and running total."""
+    report = _report(cache, conn, None)
+    ont = report.ont(ont_id)
+
+    def trace(topo: Topology) -> Any:
+        from ponmodel.topology.budget import compute
+
+        forest = pack_forest(topo.doc)
+        return forest, compute(forest)
+
+    forest, result = cache.memo(conn, "forest", trace)
+    return {**ont.as_dict(), "hops": [h.as_dict() for h in hop_losses(forest, result, ont_id)]}
+
+
+@router.get("/upgrade", name="upgrade_readiness")
+def upgrade_route(
+    cache: CacheDep,
+    conn: ConnectionDep,
+    zone: ZoneQuery = None,
+    optics_class: Annotated[str, Query(alias="class", pattern="^(N1|N2|E1|E2)$")] = "N1",
+) -> dict[str, Any]:
+    """GPON-to-XGS-PON readiness per GPON port and per zone, with the chosen class."""
+    return cache.memo(
+        conn, ("upgrade", optics_class),
+        lambda topo: upgrade_readiness(topo.doc, optics_class), zone,
+    )
