@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from ponmodel.topology.build import Topology
     from sqlalchemy import Engine
 
     from ponmodel.document import Document
+    from ponmodel.topology.build import Topology
 
 app = typer.Typer(
     name="ponmodel",
@@ -95,10 +95,9 @@ def _engine(database: str | None) -> Engine:
 
 def _load(file: Path | None, database: str | None, zone: str | None = None) -> Document:
     """The network from a file or the database, optionally restricted to a zone."""
-    from ponmodel.topology.build import subset_for_zone
-
     from ponmodel.document import read_document
     from ponmodel.storage import export_document
+    from ponmodel.topology.build import subset_for_zone
 
     doc = read_document(file) if file is not None else export_document(_engine(database))
     return subset_for_zone(doc, zone) if zone is not None else doc
@@ -301,9 +300,8 @@ def trace_cmd(
     ont: str, file: FileOpt = None, database: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """The path of an ONT back to its PON port and OLT, hop by hop."""
-    from ponmodel.topology.trace import trace
-
     from ponmodel.errors import PonmodelError
+    from ponmodel.topology.trace import trace
 
     try:
         result = trace(_topology(file, database), ont)
@@ -335,9 +333,8 @@ def reach_cmd(
     node: str, file: FileOpt = None, database: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Every ONT an OLT, PON port or splitter reaches."""
-    from ponmodel.topology.trace import reach
-
     from ponmodel.errors import PonmodelError
+    from ponmodel.topology.trace import reach
 
     try:
         onts = reach(_topology(file, database), node)
@@ -356,9 +353,8 @@ def through_cmd(
     structure: str, file: FileOpt = None, database: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """What passes through or sits in a structure: ducts, cables, links, equipment."""
-    from ponmodel.topology.trace import through
-
     from ponmodel.errors import PonmodelError
+    from ponmodel.topology.trace import through
 
     try:
         result = through(_topology(file, database), structure)
@@ -395,9 +391,8 @@ def budget_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Optical budget of every ONT, both directions, against its class (worst first)."""
-    from ponmodel.topology.budget import network_budget
-
     from ponmodel.errors import PonmodelError
+    from ponmodel.topology.budget import network_budget
 
     try:
         report = network_budget(_load(file, database, zone))
@@ -443,10 +438,9 @@ def upgrade_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """GPON-to-XGS-PON readiness of every GPON port: ready / needs E1 or E2 / re-engineer."""
-    from ponmodel.topology.upgrade import STATUSES, upgrade_readiness
-
     from ponmodel.catalog import CatalogError
     from ponmodel.errors import PonmodelError
+    from ponmodel.topology.upgrade import STATUSES, upgrade_readiness
 
     try:
         result = upgrade_readiness(_load(file, database, zone), optics_class,
@@ -473,6 +467,125 @@ def upgrade_cmd(
         table.add_row(z["name"], str(z["gpon_ports"]), str(z["gpon_ports_in_use"]),
                       *(str(z[s]) for s in STATUSES), z["worst_ont"] or "",
                       "" if headroom is None else f"{headroom:.1f}")
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def parse_service(text: str) -> dict[str, dict[str, float]]:
+    """``down=1000/10000,up=500+1000/10000`` → a service profile.
+
+    Each direction is ``[FIXED+]ASSURED/MAX`` in Mbit/s.
+
+    Examples
+    --------
+    >>> parse_service("down=1000/10000,up=500+1000/2000")["up"]
+    {'fixed_mbps': 500.0, 'assured_mbps': 1000.0, 'max_mbps': 2000.0}
+    """
+    out: dict[str, dict[str, float]] = {}
+    for part in text.split(","):
+        direction, _, spec = part.strip().partition("=")
+        guaranteed, slash, maximum = spec.partition("/")
+        fixed, plus, assured = guaranteed.partition("+")
+        if direction not in ("down", "up") or not slash:
+            msg = f"service {part!r}: expected down=[FIXED+]ASSURED/MAX,up=…"
+            raise typer.BadParameter(msg)
+        try:
+            values = (float(fixed) if plus else 0.0, float(assured if plus else fixed),
+                      float(maximum))
+        except ValueError:
+            msg = f"service {part!r}: rates must be numbers (Mbit/s)"
+            raise typer.BadParameter(msg) from None
+        out[direction] = dict(zip(("fixed_mbps", "assured_mbps", "max_mbps"), values, strict=True))
+    if set(out) != {"down", "up"}:
+        msg = "service needs both down=… and up=…"
+        raise typer.BadParameter(msg)
+    return out
+
+
+@app.command("capacity")
+def capacity_cmd(
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    database: DbOpt = None,
+    by: Annotated[str, typer.Option(help="Summary per zone, operator, olt or port.")] = "zone",
+    as_json: JsonOpt = False,
+) -> None:
+    """Bandwidth at full load: per port and OLT uplink, per ONT, 10G-symmetric verdicts."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.capacity import network_capacity
+
+    if by not in ("zone", "operator", "olt", "port"):
+        msg = "--by must be zone, operator, olt or port"
+        raise typer.BadParameter(msg)
+    try:
+        report = network_capacity(_load(file, database, zone))
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    table = Table(title=f"capacity per {by} (Mbit/s, downstream / upstream)")
+    for column in (by, "ports", "ONTs", "capacity", "guaranteed", "sold max", "oversub.",
+                   "admissible", "10G ent."):
+        table.add_column(column, justify="left" if column == by else "right")
+    for row in report.summary(by):
+        down, up = row["down"], row["up"]
+        share = row["ten_g_symmetric_share"]
+        table.add_row(
+            str(row[by]), str(row["ports"]), str(row["onts"]),
+            f"{down['capacity_mbps']:,.0f} / {up['capacity_mbps']:,.0f}",
+            f"{down['guaranteed_mbps']:,.0f} / {up['guaranteed_mbps']:,.0f}",
+            f"{down['sold_max_mbps']:,.0f} / {up['sold_max_mbps']:,.0f}",
+            f"{down['oversubscription']:.1f} / {up['oversubscription']:.1f}",
+            "yes" if down["admissible"] and up["admissible"] else "[red]no[/]",
+            "" if share is None else f"{share:.0%}",
+        )
+    console.print(table)
+
+
+@app.command("place")
+def place_cmd(
+    at: Annotated[str, typer.Option("--at", help="Structure of the new customer.")],
+    service: Annotated[str, typer.Option(help="down=[FIXED+]ASSURED/MAX,up=… in Mbit/s.")],
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    operator: Annotated[str | None, typer.Option(help="Only this operator's splitters.")] = None,
+    database: DbOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows of the table.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where a new customer fits: splitters whose budget and port still close, best first."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.placement import place
+
+    profile = parse_service(service)
+    try:
+        result = place(_load(file, database, zone), structure_id=at, service=profile,
+                       operator=operator)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(result)
+        return
+    if not result["candidates"]:
+        err_console.print(f"no splitter can serve a new customer at {at} with that service; "
+                          f"{len(result['refused'])} refused (use --json for each reason)")
+        raise typer.Exit(EXIT_FAILURE)
+    table = Table(title=f"new customer at {at}: {len(result['candidates'])} splitter(s) qualify")
+    for column in ("splitter", "operator", "port", "drop m", "km", "split", "headroom dB",
+                   "port guaranteed after (down)"):
+        table.add_column(column, justify="left" if column in ("splitter", "operator", "port")
+                         else "right")
+    for c in result["candidates"][:limit]:
+        table.add_row(
+            c["splitter"], c["operator"], c["port"],
+            f"{c['drop_length_m']:,.0f}" + ("" if c["drop_via_ducts"] else " (est.)"),
+            f"{c['distance_m'] / 1000:.2f}", f"1:{c['split']}", f"{c['worst_headroom_db']:.1f}",
+            f"{c['port_guaranteed_after_mbps']['down']:,.0f} / "
+            f"{c['port_capacity_mbps']['down']:,.0f}",
+        )
     console.print(table)
 
 
@@ -514,6 +627,35 @@ def bench_import_cmd(
         f"generate {result['generate_s']:.2f} s, validate {result['validate_s']:.2f} s, "
         f"peak RSS {result['peak_rss_mb']:.0f} MB"
     )
+
+
+@bench_app.command("budget")
+def bench_budget_cmd(
+    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    seed: Annotated[int, typer.Option()] = 0,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per timing (median).")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time the optical budget: kernel, pure-Python twin, plain networkx, array building."""
+    from ponmodel.topology.bench import bench_budget
+
+    result = bench_budget(onts, seed=seed, repeats=repeats)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"budget benchmark: {result['onts']:,} ONTs, {result['ports']:,} ports, "
+                  f"{result['nodes']:,} nodes ({result['kernel']} kernel)")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    table.add_column("× kernel", justify="right")
+    rows = (("kernel", "kernel_s"), ("pure-Python twin", "twin_s"),
+            ("networkx (Dijkstra per port)", "networkx_s"), ("building arrays", "arrays_s"))
+    for name, key in rows:
+        table.add_row(name, f"{result[key]:.4f}", f"{result[key] / result['kernel_s']:,.0f}")
+    console.print(table)
+    console.print(f"twin timed on {result['sampled']['twin_nodes']:,} nodes and networkx on "
+                  f"{result['sampled']['networkx_nodes']:,}, scaled to all nodes; "
+                  f"peak RSS {result['peak_rss_mb']:.0f} MB")
 
 
 def main() -> None:

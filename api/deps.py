@@ -7,10 +7,10 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from ponmodel.topology.build import Topology, build_topology, subset_for_zone
 from sqlalchemy import Connection, Engine
 
 from ponmodel.storage import export_with, revision
+from ponmodel.topology.build import Topology, build_topology, subset_for_zone
 
 T = TypeVar("T")
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from ponmodel.api import problems
-from ponmodel.api.deps import TopologyCache
-from ponmodel.api.routes import budget, documents, elements, topology
 from sqlalchemy import Engine
 
 from ponmodel import __version__
+from ponmodel.api import problems
+from ponmodel.api.deps import TopologyCache
+from ponmodel.api.routes import budget, capacity, documents, elements, topology
 from ponmodel.document import NetworkDocument
 from ponmodel.settings import Settings
 from ponmodel.storage import make_engine, migrate
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(documents.router)
     app.include_router(topology.router)
     app.include_router(budget.router)
+    app.include_router(capacity.router)
     _add_document_schema(app)
     return app
 

@@ -464,11 +464,28 @@ class DirectionService(SQLModel):
         >>> DirectionService(fixed_mbps=50, max_mbps=50).effective_additional()
         'none'
         """
-        if self.additional is not None:
-            return self.additional
-        if self.max_mbps > self.fixed_mbps + self.assured_mbps:
-            return "non_assured" if self.assured_mbps > 0 else "best_effort"
-        return "none"
+        return effective_additional(self.model_dump())
+
+
+def effective_additional(service: dict[str, Any]) -> str:
+    """A direction's eligibility for additional bandwidth, with the spec's default applied:
+    non_assured when assured > 0, else best_effort, when max exceeds fixed + assured; else
+    none.
+
+    Examples
+    --------
+    >>> effective_additional({"fixed_mbps": 0, "assured_mbps": 0, "max_mbps": 500,
+    ...                       "additional": None})
+    'best_effort'
+    """
+    chosen = service.get("additional")
+    if chosen is not None:
+        return str(chosen)
+    fixed = service.get("fixed_mbps", 0.0)
+    assured = service.get("assured_mbps", 0.0)
+    if service["max_mbps"] > fixed + assured:
+        return "non_assured" if assured > 0 else "best_effort"
+    return "none"
 
 
 class Service(SQLModel):

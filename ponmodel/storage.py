@@ -52,7 +52,7 @@ from ponmodel.elements import (
     StructureTable,
     ZoneTable,
 )
-from ponmodel.errors import InventoryNotEmptyError
+from ponmodel.errors import InventoryNotEmptyError, PonmodelError
 
 TABLES_IN_INSERT_ORDER = [
     ElementTable.__table__,
@@ -116,17 +116,38 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Connection]:
     """A transaction that intends to write: on SQLite it takes the write lock at BEGIN
-    (``BEGIN IMMEDIATE``), so two writers serialise instead of failing half-way."""
+    (``BEGIN IMMEDIATE``), so two writers serialise instead of failing half-way.
+
+    With ``bulk`` on SQLite, foreign keys are not checked row by row but once for the whole
+    transaction before it commits (``PRAGMA foreign_key_check``); a violation rolls it back.
+    """
     with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
+        sqlite = engine.dialect.name == "sqlite"
+        raw = conn.connection.dbapi_connection if sqlite and bulk else None
+        if sqlite:
             conn.info["sqlite_begin"] = "IMMEDIATE"
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, as SQLite requires
         try:
             with conn.begin():
                 yield conn
+                if raw is not None:
+                    _check_foreign_keys(conn)
         finally:
             conn.info.pop("sqlite_begin", None)
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """Raise when any row of the transaction breaks a foreign key (SQLite)."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)
+    if broken:
+        where = "; ".join(f"{table} row {rowid} → {parent}" for table, rowid, parent, _ in broken)
+        msg = f"foreign key check failed: {where}"
+        raise PonmodelError(msg)
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
@@ -313,7 +334,7 @@ def import_document(
     network = doc if validated else load_document(doc)
     with gc_paused():
         rows = document_rows(network)
-    with write_transaction(engine) as conn, gc_paused():
+    with write_transaction(engine, bulk=True) as conn, gc_paused():
         count = conn.execute(select(func.count()).select_from(ElementTable.__table__)).scalar_one()
         if count and not replace:
             msg = (
@@ -418,7 +439,10 @@ def _ports_of(conn: Connection, olt_ids: list[str] | None) -> dict[str, list[dic
     if olt_ids is not None:
         stmt = stmt.where(table.c.olt_id.in_(olt_ids))
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in conn.execute(stmt).mappings():
+    result = conn.execute(stmt)
+    keys = list(result.keys())
+    for row in result:
+        r = dict(zip(keys, row, strict=True))
         out[r["olt_id"]].append(port_element(r))
     return out
 
@@ -519,7 +543,9 @@ def read_elements(
     stmt = select(*table.columns).where(*conditions).order_by(table.c.id).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = list(conn.execute(stmt).mappings())
+    result = conn.execute(stmt)
+    keys = list(result.keys())
+    rows = [dict(zip(keys, row, strict=True)) for row in result]
     page = [r["id"] for r in rows] if (limit is not None or ids is not None or conditions) else None
     if kind == "duct":
         return [_duct_element(r) for r in rows], total

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from ponmodel.topology.pack import KIND_SPLITTER, PonForest, pack_forest
 
 from ponmodel import catalog
 from ponmodel.budget import BudgetResult, run_budget
 from ponmodel.document import Document
 from ponmodel.errors import NotFoundError
+from ponmodel.topology.pack import KIND_SPLITTER, PonForest, pack_forest
 
 DIRECTIONS = ("downstream", "upstream")
 

@@ -25,9 +25,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ponmodel.topology.build import Node, Topology
-
 from ponmodel.errors import NotFoundError
+from ponmodel.topology.build import Node, Topology
 
 
 @dataclass(frozen=True, slots=True)

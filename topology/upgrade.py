@@ -28,10 +28,9 @@ import copy
 from collections import Counter
 from typing import Any
 
-from ponmodel.topology.budget import BudgetReport, network_budget
-
 from ponmodel import catalog
 from ponmodel.document import Document
+from ponmodel.topology.budget import BudgetReport, network_budget
 
 TARGET_TECHNOLOGY = "xgs-pon"
 ESCALATION = ("E1", "E2")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
 from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.topology.budget import BudgetReport, hop_losses, network_budget
 from ponmodel.topology.build import Topology
 from ponmodel.topology.pack import pack_forest
 from ponmodel.topology.upgrade import upgrade_readiness
-from pydantic import BaseModel, Field
 
 router = APIRouter(tags=["budget"], responses=PROBLEM_RESPONSES)
 ZoneQuery = Annotated[str | None, Query(description="Only this zone (default: the network).")]

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+
 from ponmodel.api.deps import EngineDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
-from ponmodel.topology.build import subset_for_zone
-
 from ponmodel.document import dump_document, json_schema, load_document, parse_json
 from ponmodel.errors import DocumentError, ElementError
 from ponmodel.storage import export_document, import_document
+from ponmodel.topology.build import subset_for_zone
 
 router = APIRouter(tags=["documents"], responses=PROBLEM_RESPONSES)
 

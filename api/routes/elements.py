@@ -5,10 +5,10 @@
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Path, Query
-from ponmodel.api.deps import ConnectionDep
-from ponmodel.api.problems import PROBLEM_RESPONSES
 from pydantic import BaseModel, ConfigDict, Field
 
+from ponmodel.api.deps import ConnectionDep
+from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.elements import PUBLIC_MODELS
 from ponmodel.errors import NotFoundError
 from ponmodel.storage import read_elements

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from pydantic import BaseModel
+
 from ponmodel.api.deps import TopologyDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.topology import trace as tracing
-from pydantic import BaseModel
 
 router = APIRouter(tags=["topology"], responses=PROBLEM_RESPONSES)
 IdPath = Annotated[str, Path(description="Element id (may contain '/').")]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from ponmodel.api.main import create_app
 from sqlalchemy import Engine
 
+from ponmodel.api.main import create_app
 from ponmodel.settings import Settings
 
 

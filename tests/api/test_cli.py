@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ponmodel.api.cli import app
 from typer.testing import CliRunner
 
+from ponmodel.api.cli import app
 from ponmodel.document import canonical, load_document
 from tests.conftest import FIXTURES, fixture_doc
 

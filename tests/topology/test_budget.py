@@ -7,12 +7,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from ponmodel.topology.budget import hop_losses, network_budget
-from ponmodel.topology.pack import pack_forest
-from ponmodel.topology.upgrade import upgrade_readiness
 
 from ponmodel import _kernel, catalog
 from ponmodel.document import load_document
+from ponmodel.topology.budget import hop_losses, network_budget
+from ponmodel.topology.pack import pack_forest
+from ponmodel.topology.upgrade import upgrade_readiness
 
 
 @pytest.fixture(autouse=True)

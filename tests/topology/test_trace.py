@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ponmodel.topology.build import build_topology, subset_for_zone
-from ponmodel.topology.trace import reach, through, trace
 
 from ponmodel.document import load_document, validate_document
 from ponmodel.errors import NotFoundError
+from ponmodel.topology.build import build_topology, subset_for_zone
+from ponmodel.topology.trace import reach, through, trace
 from tests.conftest import fixture_doc
 
 

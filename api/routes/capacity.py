@@ -1,0 +1,184 @@
+"""Bandwidth at full load, 10G-symmetric verdicts, placement of a new customer, what-if."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from ponmodel.api.deps import CacheDep, ConnectionDep
+from ponmodel.api.problems import PROBLEM_RESPONSES
+from ponmodel.elements import LinkCreate, OntCreate, RateMbps, Service
+from ponmodel.topology.budget import compute
+from ponmodel.topology.capacity import CapacityReport, network_capacity
+from ponmodel.topology.pack import pack_forest
+from ponmodel.topology.placement import place
+from ponmodel.topology.whatif import what_if
+
+router = APIRouter(tags=["capacity"], responses=PROBLEM_RESPONSES)
+ZoneQuery = Annotated[str | None, Query(description="Only this zone (default: the network).")]
+
+
+class LoadPublic(BaseModel):
+    capacity_mbps: float
+    guaranteed_mbps: float
+    sold_max_mbps: float
+    oversubscription: float
+    admissible: bool
+
+
+class RatesPublic(BaseModel):
+    guaranteed_mbps: float
+    full_load_mbps: float
+    peak_mbps: float
+    max_mbps: float
+
+
+class OntCapacityPublic(BaseModel):
+    id: str
+    port: str
+    olt: str
+    kind: str
+    zone: str | None
+    down: RatesPublic
+    up: RatesPublic
+    ten_g_symmetric: bool
+    reasons: list[str] = Field(description="Why it is not 10G-symmetric (empty when it is).")
+
+
+class PortCapacityPublic(BaseModel):
+    id: str
+    olt: str
+    operator: str
+    zone: str | None
+    technology: str
+    onts: int
+    down: LoadPublic
+    up: LoadPublic
+    worst_served_ont: str | None
+    worst_served_share: float | None
+
+
+class OltCapacityPublic(BaseModel):
+    id: str
+    operator: str
+    zone: str | None
+    uplink_gbps: float
+    down: LoadPublic
+    up: LoadPublic
+
+
+class CapacityPublic(BaseModel):
+    ports: list[PortCapacityPublic]
+    onts: list[OntCapacityPublic]
+    olts: list[OltCapacityPublic]
+
+
+def _report(cache: CacheDep, conn: ConnectionDep, zone: str | None) -> CapacityReport:
+    return cache.memo(conn, "capacity", lambda topo: network_capacity(topo.doc), zone)
+
+
+@router.get("/capacity", name="capacity", response_model=CapacityPublic)
+def capacity_route(cache: CacheDep, conn: ConnectionDep, zone: ZoneQuery = None) -> Any:
+    """Every port and OLT uplink (capacity, guaranteed, sold, oversubscription, admissible)
+    and every ONT (guaranteed, full-load and peak rates both ways, 10G-symmetric)."""
+    return _report(cache, conn, zone).as_dict()
+
+
+@router.get("/capacity/summary", name="capacity_summary")
+def summary_route(
+    cache: CacheDep,
+    conn: ConnectionDep,
+    by: Annotated[Literal["zone", "operator", "olt", "port"], Query()] = "zone",
+    zone: ZoneQuery = None,
+) -> list[dict[str, Any]]:
+    """Totals per zone, operator, OLT or port, with the worst-served ONT and the share of
+    enterprise ONTs that are 10G-symmetric."""
+    return _report(cache, conn, zone).summary(by)
+
+
+@router.get("/capacity/onts/{ont_id:path}", name="ont_capacity",
+            response_model=OntCapacityPublic)
+def ont_capacity_route(
+    cache: CacheDep, conn: ConnectionDep,
+    ont_id: Annotated[str, Path(description="ONT id.")],
+) -> Any:
+    """One ONT's guaranteed, full-load and peak rates, and why it is not 10G-symmetric."""
+    return _report(cache, conn, None).ont(ont_id).as_dict()
+
+
+class DirectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fixed_mbps: RateMbps = 0.0
+    assured_mbps: RateMbps = 0.0
+    max_mbps: RateMbps
+
+
+class ServiceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    down: DirectionRequest
+    up: DirectionRequest
+
+
+class PlacementRequest(BaseModel):
+    """A new customer: where, what service, optionally which operator."""
+
+    model_config = ConfigDict(extra="forbid")
+    structure: str = Field(min_length=1, description="Structure of the new customer.")
+    service: ServiceRequest
+    operator: str | None = None
+    zone: str | None = Field(default=None, description="Only splitters of this zone's trees.")
+
+
+@router.post("/placement", name="placement")
+def placement_route(cache: CacheDep, conn: ConnectionDep, body: PlacementRequest) -> dict[str, Any]:
+    """Every splitter with a free output whose budget (with the new drop routed along the
+    ducts) closes both ways with the margin and whose port stays admissible, best first."""
+    zone = body.zone
+
+    def layers(topo: Any) -> Any:
+        forest = pack_forest(topo.doc)
+        return forest, compute(forest), network_capacity(topo.doc, forest=forest)
+
+    forest, result, capacity = cache.memo(conn, "placement-layers", layers, zone)
+    topo = cache.get(conn, zone)
+    return place(topo.doc, structure_id=body.structure, service=body.service.model_dump(),
+                 operator=body.operator, topology=topo, forest=forest, result=result,
+                 capacity=capacity)
+
+
+class AddedOnt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ont: OntCreate
+    link: LinkCreate = Field(description="The link feeding the new ONT.")
+
+
+class WhatIfRequest(BaseModel):
+    """Changes to try, nothing written."""
+
+    model_config = ConfigDict(extra="forbid")
+    add: list[AddedOnt] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    profile: dict[str, Service] = Field(default_factory=dict)
+    zone: str | None = None
+
+
+@router.post("/what-if", name="what_if")
+def what_if_route(cache: CacheDep, conn: ConnectionDep, body: WhatIfRequest) -> dict[str, Any]:
+    """The budget and capacity figures with ONTs added, removed or re-profiled; the
+    database is not touched."""
+    topo = cache.get(conn, body.zone)
+    result = what_if(
+        topo.doc,
+        add=[{"ont": a.ont.model_dump(by_alias=True), "link": a.link.model_dump(by_alias=True)}
+             for a in body.add],
+        remove=body.remove,
+        profile={k: v.model_dump() for k, v in body.profile.items()},
+    )
+    capacity = result["capacity"]
+    return {
+        "capacity": capacity.as_dict(),
+        "budget": result["budget"].as_dict(),
+        "summary": capacity.summary("port"),
+    }

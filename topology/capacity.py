@@ -1,0 +1,321 @@
+"""Bandwidth at full load for a whole network: per ONT, port, OLT uplink, zone and operator.
+
+Groups the ONTs of the packed forest by port (they are contiguous: the forest is laid out
+port by port), runs the allocation kernel for all ports at once in each direction
+(:func:`ponmodel.capacity.allocate`) and reads the results back by element id, together
+with the 10G-symmetric verdict of every ONT and the reasons when it is not.
+
+An ONT is 10G-symmetric (spec) when its port's technology has a line rate of at least
+9.95328 Gbit/s both ways, its budget is ok and class_ok in both directions, and its OLT's
+uplink is at least 10 Gbit/s.
+
+Examples
+--------
+>>> from ponmodel.document import read_document
+>>> from ponmodel.topology.capacity import network_capacity
+>>> report = network_capacity(read_document("fixtures/tiny.json"))
+>>> report.ports[0].down.capacity_mbps > 8000  # XGS-PON usable downstream, Mbit/s
+True
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ponmodel import catalog
+from ponmodel.capacity import allocate
+from ponmodel.document import Document
+from ponmodel.elements import effective_additional
+from ponmodel.errors import NotFoundError
+from ponmodel.topology.budget import BudgetReport, network_budget
+from ponmodel.topology.pack import PonForest, pack_forest
+
+TEN_G_LINE_RATE_MBPS = 9953.28
+"""The 10G rule's line rate, both directions (spec)."""
+TEN_G_UPLINK_GBPS = 10.0
+DIRECTIONS = ("down", "up")
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """One direction of a port or uplink: capacity against what is guaranteed and sold."""
+
+    capacity_mbps: float
+    guaranteed_mbps: float
+    sold_max_mbps: float
+    oversubscription: float
+    admissible: bool
+
+    @classmethod
+    def of(cls, capacity: float, guaranteed: float, sold: float) -> Load:
+        over = sold / capacity if capacity > 0 else float("inf") if sold > 0 else 0.0
+        return cls(capacity, guaranteed, sold, over, guaranteed <= capacity)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class OntRates:
+    """One direction of one ONT."""
+
+    guaranteed_mbps: float
+    full_load_mbps: float
+    peak_mbps: float
+    max_mbps: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class OntCapacity:
+    """What one ONT gets, both ways, and whether it is 10G-symmetric (with the reasons)."""
+
+    id: str
+    port: str
+    olt: str
+    kind: str
+    zone: str | None
+    down: OntRates
+    up: OntRates
+    ten_g_symmetric: bool
+    reasons: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "port": self.port, "olt": self.olt, "kind": self.kind,
+            "zone": self.zone, "down": self.down.as_dict(), "up": self.up.as_dict(),
+            "ten_g_symmetric": self.ten_g_symmetric, "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PortCapacity:
+    """One PON port, both directions, and its worst-served ONT."""
+
+    id: str
+    olt: str
+    operator: str
+    zone: str | None
+    technology: str
+    onts: int
+    down: Load
+    up: Load
+    worst_served_ont: str | None
+    worst_served_share: float | None
+    """Full-load rate over max rate of the worst-served ONT (downstream)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "olt": self.olt, "operator": self.operator, "zone": self.zone,
+            "technology": self.technology, "onts": self.onts, "down": self.down.as_dict(),
+            "up": self.up.as_dict(), "worst_served_ont": self.worst_served_ont,
+            "worst_served_share": self.worst_served_share,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OltCapacity:
+    """An OLT's uplink against the sum of its ports' demand."""
+
+    id: str
+    operator: str
+    zone: str | None
+    uplink_gbps: float
+    down: Load
+    up: Load
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "operator": self.operator, "zone": self.zone,
+            "uplink_gbps": self.uplink_gbps, "down": self.down.as_dict(), "up": self.up.as_dict(),
+        }
+
+
+@dataclass
+class CapacityReport:
+    """Every ONT, port and OLT uplink of a network."""
+
+    onts: list[OntCapacity] = field(default_factory=list)
+    ports: list[PortCapacity] = field(default_factory=list)
+    olts: list[OltCapacity] = field(default_factory=list)
+
+    def ont(self, ont_id: str) -> OntCapacity:
+        """One ONT's rates; NotFoundError when it is not in the report."""
+        for ont in self.onts:
+            if ont.id == ont_id:
+                return ont
+        raise NotFoundError(kind="ONT", element_id=ont_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape: ``{"ports": [...], "onts": [...], "olts": [...]}``."""
+        return {
+            "ports": [p.as_dict() for p in self.ports],
+            "onts": [o.as_dict() for o in self.onts],
+            "olts": [o.as_dict() for o in self.olts],
+        }
+
+    def summary(self, by: str) -> list[dict[str, Any]]:
+        """Totals per ``zone``, ``operator``, ``olt`` or ``port``: capacity, guaranteed,
+        sold, oversubscription, admissible (every port), the worst-served ONT and the share
+        of enterprise ONTs that are 10G-symmetric."""
+        if by not in ("zone", "operator", "olt", "port"):
+            msg = f"summary by {by!r}: expected zone, operator, olt or port"
+            raise ValueError(msg)
+        key_of_port = {
+            "zone": lambda p: p.zone, "operator": lambda p: p.operator,
+            "olt": lambda p: p.olt, "port": lambda p: p.id,
+        }[by]
+        port_by_id = {p.id: p for p in self.ports}
+        groups: dict[Any, list[PortCapacity]] = defaultdict(list)
+        for port in self.ports:
+            groups[key_of_port(port)].append(port)
+        onts: dict[Any, list[OntCapacity]] = defaultdict(list)
+        for ont in self.onts:
+            key = ont.zone if by == "zone" else key_of_port(port_by_id[ont.port])
+            onts[key].append(ont)
+        out = []
+        for key in sorted(set(groups) | set(onts), key=lambda k: (k is None, str(k))):
+            ports = groups.get(key, [])
+            members = onts.get(key, [])
+            enterprise = [o for o in members if o.kind == "enterprise"]
+            worst = min(
+                (o for o in members if o.down.max_mbps > 0),
+                key=lambda o: (o.down.full_load_mbps / o.down.max_mbps, o.id), default=None,
+            )
+            row: dict[str, Any] = {by: key, "ports": len(ports), "onts": len(members)}
+            for d in DIRECTIONS:
+                loads = [getattr(p, d) for p in ports if p.onts]
+                capacity = sum(x.capacity_mbps for x in loads)
+                sold = sum(x.sold_max_mbps for x in loads)
+                row[d] = {
+                    "capacity_mbps": capacity,
+                    "guaranteed_mbps": sum(x.guaranteed_mbps for x in loads),
+                    "sold_max_mbps": sold,
+                    "oversubscription": sold / capacity if capacity else 0.0,
+                    "admissible": all(x.admissible for x in loads),
+                }
+            row["worst_served_ont"] = worst.id if worst else None
+            row["enterprise_onts"] = len(enterprise)
+            row["ten_g_symmetric_share"] = (
+                sum(o.ten_g_symmetric for o in enterprise) / len(enterprise) if enterprise else None
+            )
+            out.append(row)
+        return out
+
+
+def port_capacity_mbps(port: dict[str, Any]) -> tuple[float, float]:
+    """Usable capacity of a port (down, up): its override, else its technology's model."""
+    override = port.get("capacity_mbps")
+    if override:
+        return float(override["down"]), float(override["up"])
+    tech = catalog.technology(port["technology"])
+    return tech.capacity_down_mbps, tech.capacity_up_mbps
+
+
+def _service_arrays(forest: PonForest, onts: dict[str, dict[str, Any]], direction: str
+                    ) -> dict[str, NDArray[Any]]:
+    n = len(forest.ont_ids)
+    fixed = np.empty(n)
+    assured = np.empty(n)
+    maximum = np.empty(n)
+    weight = np.empty(n)
+    additional: list[str] = []
+    for k, ont_id in enumerate(forest.ont_ids):
+        svc = onts[ont_id]["service"][direction]
+        fixed[k] = svc.get("fixed_mbps", 0.0)
+        assured[k] = svc.get("assured_mbps", 0.0)
+        maximum[k] = svc["max_mbps"]
+        weight[k] = svc.get("weight", 1.0)
+        additional.append(effective_additional(svc))
+    return {"fixed_mbps": fixed, "assured_mbps": assured, "max_mbps": maximum,
+            "weight": weight, "additional": np.array(additional)}
+
+
+def network_capacity(doc: Document, *, forest: PonForest | None = None,
+                     budget: BudgetReport | None = None) -> CapacityReport:
+    """Bandwidth at full load of every ONT, port and OLT uplink of a validated document."""
+    forest = forest or pack_forest(doc)
+    budget = budget or network_budget(doc, forest=forest)
+    onts = {o["id"]: o for o in doc.get("onts", [])}
+    zone_of_structure = {s["id"]: s.get("zone") for s in doc.get("structures", [])}
+    olts = {o["id"]: o for o in doc.get("olts", [])}
+    ports = {p["id"]: p for o in doc.get("olts", []) for p in o.get("ports", [])}
+    n_ports = len(forest.port_ids)
+    port_start = np.searchsorted(forest.ont_port, np.arange(n_ports + 1), side="left")
+    capacity = np.array([port_capacity_mbps(ports[p]) for p in forest.port_ids]).reshape(-1, 2)
+    rates: dict[str, tuple[NDArray[Any], ...]] = {}
+    for d, direction in enumerate(DIRECTIONS):
+        svc = _service_arrays(forest, onts, direction)
+        full, peak = allocate(port_start=port_start, capacity_mbps=capacity[:, d], **svc)
+        guaranteed = svc["fixed_mbps"] + svc["assured_mbps"]
+        rates[direction] = (guaranteed, full, peak, svc["max_mbps"])
+    closes = {o.id: o.downstream.ok and o.upstream.ok and o.class_ok for o in budget.onts}
+    report = CapacityReport()
+    for k, ont_id in enumerate(forest.ont_ids):
+        p = int(forest.ont_port[k])
+        port_id = forest.port_ids[p]
+        olt = olts[forest.port_olt[p]]
+        down, up = (OntRates(*(float(a[k]) for a in rates[d])) for d in DIRECTIONS)
+        reasons = _not_ten_g(forest.port_technology[p], closes[ont_id], olt)
+        report.onts.append(OntCapacity(
+            id=ont_id, port=port_id, olt=olt["id"], kind=onts[ont_id]["kind"],
+            zone=zone_of_structure.get(onts[ont_id]["structure"]), down=down, up=up,
+            ten_g_symmetric=not reasons, reasons=reasons,
+        ))
+    for p, port_id in enumerate(forest.port_ids):
+        lo, hi = int(port_start[p]), int(port_start[p + 1])
+        olt = olts[forest.port_olt[p]]
+        loads = []
+        for d, direction in enumerate(DIRECTIONS):
+            guaranteed, _, _, maximum = rates[direction]
+            loads.append(Load.of(float(capacity[p, d]), float(guaranteed[lo:hi].sum()),
+                                 float(maximum[lo:hi].sum())))
+        served = [o for o in report.onts[lo:hi] if o.down.max_mbps > 0]
+        worst = min(served, key=lambda o: (o.down.full_load_mbps / o.down.max_mbps, o.id),
+                    default=None)
+        report.ports.append(PortCapacity(
+            id=port_id, olt=olt["id"], operator=olt["operator"],
+            zone=zone_of_structure.get(olt["structure"]), technology=forest.port_technology[p],
+            onts=hi - lo, down=loads[0], up=loads[1],
+            worst_served_ont=worst.id if worst else None,
+            worst_served_share=worst.down.full_load_mbps / worst.down.max_mbps if worst else None,
+        ))
+    by_olt: dict[str, list[PortCapacity]] = defaultdict(list)
+    for port in report.ports:
+        by_olt[port.olt].append(port)
+    for olt_id, olt in olts.items():
+        uplink_mbps = float(olt["uplink_gbps"]) * 1000.0
+        members = by_olt.get(olt_id, [])
+        loads = [
+            Load.of(uplink_mbps, sum(getattr(p, d).guaranteed_mbps for p in members),
+                    sum(getattr(p, d).sold_max_mbps for p in members))
+            for d in DIRECTIONS
+        ]
+        report.olts.append(OltCapacity(
+            id=olt_id, operator=olt["operator"], zone=zone_of_structure.get(olt["structure"]),
+            uplink_gbps=float(olt["uplink_gbps"]), down=loads[0], up=loads[1],
+        ))
+    return report
+
+
+def _not_ten_g(technology: str, budget_closes: bool, olt: dict[str, Any]) -> list[str]:
+    """Why an ONT is not 10G-symmetric (empty when it is)."""
+    reasons = []
+    tech = catalog.technology(technology)
+    if min(tech.line_rate_down_mbps, tech.line_rate_up_mbps) < TEN_G_LINE_RATE_MBPS:
+        reasons.append(
+            f"{technology} line rate {tech.line_rate_down_mbps / 1000:.2f}/"
+            f"{tech.line_rate_up_mbps / 1000:.2f} Gbit/s is not 9.95 Gbit/s both ways"
+        )
+    if not budget_closes:
+        reasons.append("its optical budget does not close in both directions within its class")
+    if float(olt["uplink_gbps"]) < TEN_G_UPLINK_GBPS:
+        reasons.append(f"OLT {olt['id']} uplink {olt['uplink_gbps']:g} Gbit/s is below 10 Gbit/s")
+    return reasons
