@@ -658,6 +658,36 @@ def bench_budget_cmd(
                   f"peak RSS {result['peak_rss_mb']:.0f} MB")
 
 
+@bench_app.command("capacity")
+def bench_capacity_cmd(
+    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    seed: Annotated[int, typer.Option()] = 0,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per timing (median).")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time the bandwidth allocation (kernel, twin, end to end) and a placement query."""
+    from ponmodel.topology.bench import bench_capacity, bench_placement
+
+    result = bench_capacity(onts, seed=seed, repeats=repeats)
+    result["placement_hanoi"] = bench_placement()
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"capacity benchmark: {result['onts']:,} ONTs on {result['ports']:,} "
+                  f"ports ({result['kernel']} kernel, one direction)")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    table.add_row("allocation kernel", f"{result['kernel_s']:.4f}")
+    twin = f"pure-Python twin (×{result['twin_over_kernel']:.0f})"
+    table.add_row(twin, f"{result['twin_s']:.4f}")
+    for name, seconds in result["end_to_end"].items():
+        table.add_row(f"end to end: {name.removesuffix('_s').replace('_', ' ')}", f"{seconds:.2f}")
+    table.add_row("placement query, Hanoi (median)", f"{result['placement_hanoi']['median_s']:.4f}")
+    console.print(table)
+    console.print(f"twin timed on {result['sampled_onts']:,} ONTs and scaled; "
+                  f"peak RSS {result['peak_rss_mb']:.0f} MB")
+
+
 def main() -> None:
     """Entry point of the ``ponmodel`` script."""
     app()

@@ -142,3 +142,123 @@ def bench_budget(onts: int, *, seed: int = 0, repeats: int = 5,
         "networkx_over_kernel": networkx_s / kernel_s,
         "sampled": {"twin_nodes": twin_nodes, "networkx_nodes": nx_nodes},
     }
+
+
+def _allocation_arrays(forest: PonForest, doc: Any) -> dict[str, Any]:
+    from ponmodel.topology.capacity import _service_arrays, port_capacity_mbps
+
+    ports = {p["id"]: p for o in doc.get("olts", []) for p in o.get("ports", [])}
+    onts = {o["id"]: o for o in doc.get("onts", [])}
+    svc = _service_arrays(forest, onts, "down")
+    from ponmodel.capacity import additional_codes
+
+    svc["additional"] = additional_codes(svc["additional"])
+    capacity = np.array([port_capacity_mbps(ports[p])[0] for p in forest.port_ids])
+    port_start = np.searchsorted(forest.ont_port, np.arange(len(forest.port_ids) + 1))
+    return {"port_start": port_start, "capacity_mbps": capacity, **svc}
+
+
+def _allocate_call(arrays: dict[str, Any], impl: Any, ports: int) -> Callable[[], Any]:
+    """A closure allocating the first ``ports`` ports (one direction) with ``impl``."""
+    end = int(arrays["port_start"][ports])
+    part = {
+        "port_start": np.ascontiguousarray(arrays["port_start"][: ports + 1], dtype=np.int64),
+        "capacity_mbps": np.ascontiguousarray(arrays["capacity_mbps"][:ports]),
+        **{k: np.ascontiguousarray(arrays[k][:end])
+           for k in ("fixed_mbps", "assured_mbps", "max_mbps", "additional", "weight")},
+    }
+    full = np.empty(end)
+    peak = np.empty(end)
+
+    def call() -> Any:
+        return impl.allocate(part["port_start"], part["capacity_mbps"], part["fixed_mbps"],
+                             part["assured_mbps"], part["max_mbps"], part["additional"],
+                             part["weight"], full, peak)
+
+    return call
+
+
+def bench_capacity(onts: int, *, seed: int = 0, repeats: int = 5,
+                   sample_onts: int = 100_000) -> dict[str, Any]:
+    """Time the bandwidth allocation of a generated network: the kernel, its twin (on a
+    prefix of whole ports, scaled), and end to end from an SQLite database to the results.
+
+    Returns
+    -------
+    dict
+        ``onts``, ``ports``, ``kernel_s``, ``twin_s``, ``end_to_end_s``, ``peak_rss_mb``,
+        ``kernel``, ``twin_over_kernel``, ``sampled_onts``, and ``end_to_end`` (the phases).
+    """
+    import tempfile
+
+    from ponmodel.storage import export_document, import_document, make_engine, migrate
+    from ponmodel.topology.capacity import network_capacity
+
+    doc = load_document(generate_network(onts, seed))
+    forest = pack_forest(doc)
+    arrays = _allocation_arrays(forest, doc)
+    n_ports = len(forest.port_ids)
+    kernel_s = median_time(_allocate_call(arrays, _kernel, n_ports), repeats)
+    sample_ports = int(np.searchsorted(arrays["port_start"], min(sample_onts, onts), "right")) - 1
+    sample_ports = max(1, min(sample_ports, n_ports))
+    sampled = int(arrays["port_start"][sample_ports])
+    twin_s = median_time(_allocate_call(arrays, _splitcalc_py, sample_ports), max(1, repeats // 2))
+    twin_s *= len(forest.ont_ids) / max(1, sampled)
+    phases: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        migrate(engine)
+        import_document(engine, doc, validated=True)
+        started = time.perf_counter()
+        loaded = export_document(engine)
+        phases["load_s"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        report = network_capacity(loaded)
+        phases["budget_and_capacity_s"] = time.perf_counter() - mark
+        engine.dispose()
+    end_to_end_s = sum(phases.values())
+    return {
+        "onts": len(forest.ont_ids),
+        "ports": n_ports,
+        "kernel": _kernel.implementation_name,
+        "kernel_s": kernel_s,
+        "twin_s": twin_s,
+        "end_to_end_s": end_to_end_s,
+        "end_to_end": phases,
+        "admissible_ports": sum(p.down.admissible for p in report.ports if p.onts),
+        "peak_rss_mb": peak_rss_mb(),
+        "twin_over_kernel": twin_s / kernel_s,
+        "sampled_onts": sampled,
+    }
+
+
+def bench_placement(repeats: int = 21) -> dict[str, Any]:
+    """Median latency of a placement query on the Hanoi fixtures, with the layers cached as
+    the API caches them (topology, packed forest, budget, capacity)."""
+    from pathlib import Path
+
+    from ponmodel.document import read_document
+    from ponmodel.topology.budget import compute
+    from ponmodel.topology.build import build_topology
+    from ponmodel.topology.capacity import network_capacity
+    from ponmodel.topology.placement import place
+
+    doc = read_document(Path(__file__).resolve().parent.parent / "fixtures" / "hanoi.json")
+    topo = build_topology(doc)
+    forest = pack_forest(doc)
+    result = compute(forest)
+    capacity = network_capacity(doc, forest=forest)
+    structures = [s["id"] for s in doc["structures"] if s["kind"] == "building"]
+    service = {d: {"fixed_mbps": 0.0, "assured_mbps": 500.0, "max_mbps": 5000.0}
+               for d in ("down", "up")}
+    times = []
+    found = 0
+    for i in range(repeats):
+        at = structures[(i * 37) % len(structures)]
+        started = time.perf_counter()
+        answer = place(doc, structure_id=at, service=service, topology=topo, forest=forest,
+                       result=result, capacity=capacity)
+        times.append(time.perf_counter() - started)
+        found += bool(answer["candidates"])
+    return {"queries": repeats, "median_s": statistics.median(times), "max_s": max(times),
+            "with_candidates": found}

@@ -107,3 +107,68 @@ def test_schema_command(tmp_path: Path) -> None:
     out = tmp_path / "schema.json"
     assert runner.invoke(app, ["schema", "--out", str(out)]).exit_code == 0
     assert json.loads(out.read_text())["title"] == "ponmodel/1 network document"
+
+
+def test_budget_json_shape() -> None:
+    r = runner.invoke(app, ["budget", str(FIXTURES / "tiny.json"), "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    ont = body["onts"][0]
+    assert set(ont) >= {"id", "port", "distance_m", "split", "downstream", "upstream",
+                        "class_ok", "ok", "problems"}
+    assert set(ont["downstream"]) == {"wavelength_nm", "loss_db", "rx_min_dbm", "rx_max_dbm",
+                                      "headroom_db", "ok"}
+    assert body["ports"][0]["id"] == fixture_doc("tiny.json")["olts"][0]["ports"][0]["id"]
+
+
+def test_budget_from_the_database_by_zone(db: str) -> None:
+    runner.invoke(app, ["demo", "--database", db])
+    r = runner.invoke(app, ["budget", "--zone", "thang-long-iz", "--database", db, "--json",
+                            "--failing"])
+    assert r.exit_code == 0, r.output
+    assert all(not o["ok"] and o["problems"] for o in json.loads(r.stdout)["onts"])
+    r = runner.invoke(app, ["budget", "--zone", "atlantis", "--database", db])
+    assert r.exit_code == 1 and "no zone with id 'atlantis'" in r.stderr
+
+
+def test_upgrade_command() -> None:
+    r = runner.invoke(app, ["upgrade", str(FIXTURES / "gpon_legacy.json"), "--class", "E1",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["class"] == "E1"
+    r = runner.invoke(app, ["upgrade", str(FIXTURES / "gpon_legacy.json"), "--class", "B+"])
+    assert r.exit_code == 2 and "does not belong" in r.stderr
+
+
+def test_capacity_json_shape() -> None:
+    r = runner.invoke(app, ["capacity", str(FIXTURES / "tiny.json"), "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert set(body["ports"][0]["down"]) == {"capacity_mbps", "guaranteed_mbps", "sold_max_mbps",
+                                             "oversubscription", "admissible"}
+    assert set(body["onts"][0]["down"]) >= {"guaranteed_mbps", "full_load_mbps", "peak_mbps"}
+    assert isinstance(body["onts"][0]["ten_g_symmetric"], bool)
+
+
+def test_place_command() -> None:
+    doc = fixture_doc("tiny.json")
+    building = doc["onts"][0]["structure"]
+    r = runner.invoke(app, ["place", str(FIXTURES / "tiny.json"), "--at", building,
+                            "--service", "down=100/1000,up=100/1000", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["candidates"][0]["splitter"] == doc["splitters"][0]["id"]
+    r = runner.invoke(app, ["place", str(FIXTURES / "tiny.json"), "--at", building,
+                            "--service", "down=9000/10000,up=100/1000"])
+    assert r.exit_code == 1 and "no splitter can serve" in r.stderr
+    r = runner.invoke(app, ["place", str(FIXTURES / "tiny.json"), "--at", building,
+                            "--service", "sideways=1/2"])
+    assert r.exit_code == 2
+
+
+def test_parse_service() -> None:
+    from ponmodel.api.cli import parse_service
+
+    assert parse_service("down=500+1000/10000,up=200/2000") == {
+        "down": {"fixed_mbps": 500.0, "assured_mbps": 1000.0, "max_mbps": 10000.0},
+        "up": {"fixed_mbps": 0.0, "assured_mbps": 200.0, "max_mbps": 2000.0},
+    }
