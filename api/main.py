@@ -18,7 +18,14 @@ from sqlalchemy import Engine
 from ponmodel import __version__
 from ponmodel.api import problems
 from ponmodel.api.deps import TopologyCache
-from ponmodel.api.routes import budget, capacity, documents, elements, topology
+from ponmodel.api.routes import (
+    budget,
+    capacity,
+    documents,
+    elements,
+    reservations,
+    topology,
+)
 from ponmodel.document import NetworkDocument
 from ponmodel.settings import Settings
 from ponmodel.storage import make_engine, migrate
@@ -55,6 +62,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(topology.router)
     app.include_router(budget.router)
     app.include_router(capacity.router)
+    app.include_router(reservations.router)
     _add_document_schema(app)
     return app
 

@@ -443,6 +443,23 @@ _LIST_REFERENCES = frozenset({"ducts", "cables"})
 """Fields holding a list of references (a cable's route, a link's cables)."""
 
 
+def route_breaks(route: list[str], ends: dict[str, tuple[str, str]]) -> list[int]:
+    """Positions ``i`` of a cable route where duct ``i`` shares no structure with duct
+    ``i − 1`` (ducts missing from ``ends`` are skipped: they are reported elsewhere).
+
+    Examples
+    --------
+    >>> route_breaks(["D1", "D2", "D3"], {"D1": ("A", "B"), "D2": ("B", "C"), "D3": ("X", "Y")})
+    [2]
+    """
+    breaks = []
+    for i in range(1, len(route)):
+        a, b = ends.get(route[i - 1]), ends.get(route[i])
+        if a is not None and b is not None and not set(a) & set(b):
+            breaks.append(i)
+    return breaks
+
+
 class _Checker:
     """The second pass: rules that involve more than one field or element."""
 
@@ -650,21 +667,16 @@ class _Checker:
                     break
                 seen.add(current)
                 current = ducts[current][1].get("within")
+        ends = {ident: (d["from"], d["to"]) for ident, (_, d) in ducts.items()}
         for ptr, cable in self.elements("cables"):
             route = cable["ducts"]
-            for i in range(1, len(route)):
-                a, b = ducts.get(route[i - 1]), ducts.get(route[i])
-                if a is None or b is None:
-                    continue
-                ends_a = {a[1]["from"], a[1]["to"]}
-                ends_b = {b[1]["from"], b[1]["to"]}
-                if not ends_a & ends_b:
-                    self.add(
-                        ptr + pointer("ducts", i),
-                        f"consecutive ducts {route[i - 1]!r} and {route[i]!r} share no structure",
-                        cable["id"],
-                        "ducts",
-                    )
+            for i in route_breaks(route, ends):
+                self.add(
+                    ptr + pointer("ducts", i),
+                    f"consecutive ducts {route[i - 1]!r} and {route[i]!r} share no structure",
+                    cable["id"],
+                    "ducts",
+                )
 
     # the PON forest ---------------------------------------------------------
     def check_forest(self) -> None:

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import ConfigDict
@@ -677,3 +678,33 @@ PUBLIC_MODELS: dict[str, type[SQLModel]] = {
     "link": LinkPublic,
     "site": SitePublic,
 }
+
+
+# --------------------------------------------------------------------------- reservations
+
+
+class ReservationTable(SQLModel, table=True):
+    """Room held in a route of ducts for a planned cable, until confirmed, cancelled or
+    expired. Operational state, not part of the network document."""
+
+    __tablename__ = "reservation"
+    __table_args__ = _WITHOUT_ROWID
+    id: str = Field(primary_key=True, description="Reservation id.")
+    operator: str = Field(foreign_key="operator.id", index=True)
+    cable_id: str = Field(index=True, description="Id the cable takes when confirmed.")
+    fibre_count: int = Field(description="Fibres of the planned cable.")
+    outer_diameter_mm: float = Field(description="Outer diameter of the planned cable, mm.")
+    status: str = Field(default="reserved", description="reserved | confirmed | cancelled")
+    created_at: datetime = Field(description="UTC.")
+    expires_at: datetime = Field(description="UTC; a reservation not confirmed by then lapses.")
+    confirmed_at: datetime | None = Field(default=None, description="UTC.")
+
+
+class ReservationDuctTable(SQLModel, table=True):
+    """One duct of a reservation's route, in order."""
+
+    __tablename__ = "reservation_duct"
+    __table_args__ = (Index("ix_reservation_duct_duct", "duct_id"),)
+    reservation_id: str = Field(foreign_key="reservation.id", primary_key=True)
+    position: int = Field(primary_key=True)
+    duct_id: str = Field(foreign_key="duct.id")

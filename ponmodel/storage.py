@@ -47,6 +47,8 @@ from ponmodel.elements import (
     OntTable,
     OperatorTable,
     PortTable,
+    ReservationDuctTable,
+    ReservationTable,
     SiteTable,
     SplitterTable,
     StructureTable,
@@ -359,6 +361,9 @@ def import_document(
 
 
 def _delete_all(conn: Connection) -> None:
+    # reservations hold room in the old network's ducts: they go with it
+    conn.execute(ReservationDuctTable.__table__.delete())
+    conn.execute(ReservationTable.__table__.delete())
     for table in reversed(TABLES_IN_INSERT_ORDER):
         if table.name == "duct":  # innerducts reference their duct: children first
             conn.execute(table.delete().where(table.c.within.is_not(None)))
@@ -587,6 +592,12 @@ def read_elements(
             for r in rows
         ], total
     return [dict(r) for r in rows], total
+
+
+def bump_revision(conn: Connection) -> None:
+    """Mark the stored network as changed (caches keyed on :func:`revision` rebuild)."""
+    table = NetworkTable.__table__
+    conn.execute(table.update().values(revision=table.c.revision + 1))
 
 
 def revision(conn: Connection) -> int:

@@ -1,0 +1,85 @@
+"""Reservations of duct room for planned cables: create, confirm, cancel, list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from ponmodel import reservations
+from ponmodel.api.deps import EngineDep
+from ponmodel.api.problems import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["reservations"], responses=PROBLEM_RESPONSES)
+IdPath = Annotated[str, Path(description="Reservation id.")]
+
+
+class ReservationRequest(BaseModel):
+    """Hold room for a planned cable along a route of ducts."""
+
+    model_config = ConfigDict(extra="forbid")
+    operator: str = Field(min_length=1)
+    ducts: list[str] = Field(min_length=1, max_length=10_000, description="The route, in order.")
+    outer_diameter_mm: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    fibre_count: int | None = Field(default=None, gt=0, le=10_000)
+    cable_id: str | None = Field(default=None, min_length=1, max_length=200)
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+    ttl_s: float = Field(default=reservations.DEFAULT_TTL_S, gt=0, le=365 * 24 * 3600,
+                         description="Seconds until it lapses unless confirmed.")
+
+
+class ReservationPublic(BaseModel):
+    id: str
+    operator: str
+    cable_id: str
+    fibre_count: int
+    outer_diameter_mm: float
+    status: Literal["reserved", "confirmed", "cancelled", "expired"]
+    ducts: list[str]
+    created_at: str
+    expires_at: str
+    confirmed_at: str | None
+
+
+@router.post("/reservations", name="create_reservation", response_model=ReservationPublic,
+             status_code=status.HTTP_201_CREATED)
+def create_route(engine: EngineDep, body: ReservationRequest) -> dict[str, object]:
+    """Reserve room in every duct of the route; 409 naming the duct when one is full."""
+    return reservations.reserve(
+        engine, operator=body.operator, ducts=body.ducts,
+        outer_diameter_mm=body.outer_diameter_mm, fibre_count=body.fibre_count,
+        cable_id=body.cable_id, reservation_id=body.id, ttl_s=body.ttl_s,
+    )
+
+
+@router.get("/reservations", name="list_reservations", response_model=list[ReservationPublic])
+def list_route(
+    engine: EngineDep,
+    operator: Annotated[str | None, Query()] = None,
+    state: Annotated[Literal["reserved", "confirmed", "cancelled", "expired"] | None,
+                     Query(alias="status")] = None,
+) -> list[dict[str, object]]:
+    """Every reservation, optionally of one operator or in one status."""
+    return reservations.list_reservations(engine, operator=operator, status=state)
+
+
+@router.get("/reservations/{reservation_id}", name="get_reservation",
+            response_model=ReservationPublic)
+def get_route(engine: EngineDep, reservation_id: IdPath) -> dict[str, object]:
+    """One reservation."""
+    return reservations.get_reservation(engine, reservation_id)
+
+
+@router.post("/reservations/{reservation_id}/confirm", name="confirm_reservation",
+             response_model=ReservationPublic)
+def confirm_route(engine: EngineDep, reservation_id: IdPath) -> dict[str, object]:
+    """Turn an active reservation into its cable."""
+    return reservations.confirm(engine, reservation_id)
+
+
+@router.post("/reservations/{reservation_id}/cancel", name="cancel_reservation",
+             response_model=ReservationPublic)
+def cancel_route(engine: EngineDep, reservation_id: IdPath) -> dict[str, object]:
+    """Release an active reservation's room."""
+    return reservations.cancel(engine, reservation_id)

@@ -1,0 +1,91 @@
+"""Reservations over HTTP: concurrent clients against a live server, 409 naming the duct."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from ponmodel.api.main import create_app
+from ponmodel.settings import Settings
+from ponmodel.storage import import_document
+from tests.ponmodel.test_reservations import ducts_network
+
+
+@pytest.fixture
+def live_server(engine: Engine) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, on the test database."""
+    import_document(engine, ducts_network())
+    app = create_app(Settings(database_url="sqlite://"), engine=engine)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the test server did not start in 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(20)
+
+
+def test_concurrent_clients_get_exactly_the_room_there_is(live_server: str) -> None:
+    # D1 (40 mm inner) holds four 12 mm cables; 16 clients race for it over HTTP.
+    clients = 16
+    barrier = threading.Barrier(clients)
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=live_server, timeout=60) as http:
+            barrier.wait()
+            r = http.post("/reservations", json={"operator": "vnpt", "ducts": ["D1"],
+                                                 "outer_diameter_mm": 12.0, "id": f"H{i:02d}"})
+            with lock:
+                answers.append(r)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] * 4 + [409] * (clients - 4)
+    for r in answers:
+        if r.status_code == 409:
+            body = r.json()
+            assert body["type"] == "/problems/conflict"
+            assert body["detail"].startswith("duct D1 has no room for a 12 mm cable")
+    with httpx.Client(base_url=live_server) as http:
+        held = http.get("/reservations", params={"status": "reserved"}).json()
+    assert len(held) == 4
+
+
+def test_reservation_lifecycle(engine: Engine) -> None:
+    import_document(engine, ducts_network())
+    with TestClient(create_app(Settings(database_url="sqlite://"), engine=engine)) as c:
+        r = c.post("/reservations", json={"operator": "vnpt", "ducts": ["D1", "D2"],
+                                          "fibre_count": 48, "cable_id": "CB-PLAN"})
+        assert r.status_code == 201, r.text
+        ident = r.json()["id"]
+        assert c.get(f"/reservations/{ident}").json()["status"] == "reserved"
+        assert c.post(f"/reservations/{ident}/confirm").json()["status"] == "confirmed"
+        assert c.get("/cables/CB-PLAN").json()["ducts"] == ["D1", "D2"]
+        r = c.post(f"/reservations/{ident}/cancel")
+        assert r.status_code == 409 and "confirmed" in r.json()["detail"]
+        assert c.post("/reservations/NOPE/confirm").status_code == 404
+        r = c.post("/reservations", json={"operator": "vnpt", "ducts": []})
+        assert r.status_code == 422
+        r = c.post("/reservations", json={"operator": "vnpt", "ducts": ["D1"]})
+        assert r.status_code == 400 and "outer_diameter_mm or its fibre_count" in r.json()["detail"]
