@@ -32,6 +32,9 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that print measured figures.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+reserve_app = typer.Typer(help="Reservations of duct room for planned cables (database).",
+                          no_args_is_help=True)
+app.add_typer(reserve_app, name="reserve")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -587,6 +590,99 @@ def place_cmd(
             f"{c['port_capacity_mbps']['down']:,.0f}",
         )
     console.print(table)
+
+
+# --------------------------------------------------------------------------- reservations
+
+
+def _print_reservations(rows: list[dict[str, Any]], title: str) -> None:
+    table = Table(title=title)
+    for column in ("id", "operator", "cable", "mm", "status", "expires (UTC)", "ducts"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["id"], r["operator"], r["cable_id"], f"{r['outer_diameter_mm']:g}",
+                      r["status"], r["expires_at"][:19], " → ".join(r["ducts"]))
+    console.print(table)
+
+
+@reserve_app.command("create")
+def reserve_create_cmd(
+    operator: Annotated[str, typer.Option(help="Operator of the planned cable.")],
+    ducts: Annotated[str, typer.Option(help="The route: duct ids in order, comma-separated.")],
+    cable_diameter_mm: Annotated[float | None, typer.Option(help="Outer diameter, mm.")] = None,
+    fibre_count: Annotated[int | None, typer.Option(help="Fibres (diameter from the catalogue).")
+                           ] = None,
+    cable_id: Annotated[str | None, typer.Option(help="Id of the cable once confirmed.")] = None,
+    ttl_s: Annotated[float, typer.Option(help="Seconds until it lapses unless confirmed.")
+                     ] = 7 * 24 * 3600,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hold room in every duct of a route; refused (exit 1) naming a duct that is full."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.reservations import reserve
+
+    route = [d.strip() for d in ducts.split(",") if d.strip()]
+    try:
+        row = reserve(_engine(database), operator=operator, ducts=route,
+                      outer_diameter_mm=cable_diameter_mm, fibre_count=fibre_count,
+                      cable_id=cable_id, ttl_s=ttl_s)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(row)
+    else:
+        _print_reservations([row], "reserved")
+
+
+@reserve_app.command("confirm")
+def reserve_confirm_cmd(reservation: str, database: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Turn an active reservation into its cable."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.reservations import confirm
+
+    try:
+        row = confirm(_engine(database), reservation)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(row)
+    else:
+        _print_reservations([row], "confirmed")
+
+
+@reserve_app.command("cancel")
+def reserve_cancel_cmd(reservation: str, database: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Release an active reservation's room."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.reservations import cancel
+
+    try:
+        row = cancel(_engine(database), reservation)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(row)
+    else:
+        _print_reservations([row], "cancelled")
+
+
+@reserve_app.command("list")
+def reserve_list_cmd(
+    operator: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option(
+        help="reserved | confirmed | cancelled | expired")] = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every reservation (optionally of one operator or in one status)."""
+    from ponmodel.reservations import list_reservations
+
+    rows = list_reservations(_engine(database), operator=operator, status=status)
+    if as_json:
+        _print_json(rows)
+    else:
+        _print_reservations(rows, f"{len(rows)} reservation(s)")
 
 
 # --------------------------------------------------------------------------- benchmarks

@@ -172,3 +172,27 @@ def test_parse_service() -> None:
         "down": {"fixed_mbps": 500.0, "assured_mbps": 1000.0, "max_mbps": 10000.0},
         "up": {"fixed_mbps": 0.0, "assured_mbps": 200.0, "max_mbps": 2000.0},
     }
+
+
+def test_reserve_commands(tmp_path: Path) -> None:
+    from ponmodel.document import dump_document
+    from tests.ponmodel.test_reservations import ducts_network
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    doc = tmp_path / "ducts.json"
+    dump_document(ducts_network(), doc)
+    assert runner.invoke(app, ["import", str(doc), "--database", db]).exit_code == 0
+    made = []
+    for _ in range(4):  # D1 holds four 12 mm cables
+        r = runner.invoke(app, ["reserve", "create", "--operator", "vnpt", "--ducts", "D1",
+                                "--cable-diameter-mm", "12", "--database", db, "--json"])
+        assert r.exit_code == 0, r.output
+        made.append(json.loads(r.stdout)["id"])
+    r = runner.invoke(app, ["reserve", "create", "--operator", "vnpt", "--ducts", "D1",
+                            "--cable-diameter-mm", "12", "--database", db])
+    assert r.exit_code == 1 and "duct D1 has no room" in r.stderr
+    assert runner.invoke(app, ["reserve", "cancel", made[0], "--database", db]).exit_code == 0
+    r = runner.invoke(app, ["reserve", "confirm", made[1], "--database", db, "--json"])
+    assert json.loads(r.stdout)["status"] == "confirmed"
+    r = runner.invoke(app, ["reserve", "list", "--status", "reserved", "--database", db, "--json"])
+    assert sorted(x["id"] for x in json.loads(r.stdout)) == sorted(made[2:])
