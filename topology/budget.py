@@ -231,41 +231,45 @@ def network_budget(doc: Document, *, forest: PonForest | None = None) -> BudgetR
     limits = _limits(doc)
     splitters = {s["id"]: s for s in doc.get("splitters", [])}
     ont_node = forest.ont_node
-    loss_down = result.cum_loss_down_db[ont_node]
-    loss_up = result.cum_loss_up_db[ont_node]
-    distance = result.cum_length_m[ont_node]
-    split = result.cum_split[ont_node]
-    report = BudgetReport(safety_margin_db=margin)
-    for k, ont_id in enumerate(forest.ont_ids):
-        p = int(forest.ont_port[k])
-        port_id = forest.port_ids[p]
+    # plain Python lists: indexing numpy scalars one by one costs more than the loop itself
+    loss_down = result.cum_loss_down_db[ont_node].tolist()
+    loss_up = result.cum_loss_up_db[ont_node].tolist()
+    distance = result.cum_length_m[ont_node].tolist()
+    split = np.rint(result.cum_split[ont_node]).astype(np.int64).tolist()
+    columns = [a.tolist() for a in (
+        result.rx_min_down_dbm, result.rx_max_down_dbm, result.headroom_down_db,
+        result.rx_min_up_dbm, result.rx_max_up_dbm, result.headroom_up_db)]
+    ok_down, ok_up, class_oks = (a.tolist() for a in (result.ok_down, result.ok_up,
+                                                      result.class_ok))
+    ont_port = forest.ont_port.tolist()
+    per_port = []
+    for p, port_id in enumerate(forest.port_ids):
         technology = catalog.technology(forest.port_technology[p])
-        reach_limit, split_limit = limits[port_id]
-        wavelengths = (technology.wavelength_down_nm, technology.wavelength_up_nm)
-        down = DirectionBudget(
-            wavelengths[0], float(loss_down[k]), float(result.rx_min_down_dbm[k]),
-            float(result.rx_max_down_dbm[k]), float(result.headroom_down_db[k]),
-            bool(result.ok_down[k]),
-        )
-        up = DirectionBudget(
-            wavelengths[1], float(loss_up[k]), float(result.rx_min_up_dbm[k]),
-            float(result.rx_max_up_dbm[k]), float(result.headroom_up_db[k]),
-            bool(result.ok_up[k]),
-        )
-        reach_ok = float(distance[k]) <= reach_limit
-        split_ok = float(split[k]) <= split_limit
-        class_ok = bool(result.class_ok[k])
+        per_port.append((port_id, forest.port_olt[p], technology.wavelength_down_nm,
+                         technology.wavelength_up_nm, *limits[port_id]))
+    report = BudgetReport(safety_margin_db=margin)
+    append = report.onts.append
+    for k, ont_id in enumerate(forest.ont_ids):
+        p = ont_port[k]
+        port_id, olt_id, down_nm, up_nm, reach_limit, split_limit = per_port[p]
+        down = DirectionBudget(down_nm, loss_down[k], columns[0][k], columns[1][k],
+                               columns[2][k], ok_down[k])
+        up = DirectionBudget(up_nm, loss_up[k], columns[3][k], columns[4][k], columns[5][k],
+                             ok_up[k])
+        reach_ok = distance[k] <= reach_limit
+        split_ok = split[k] <= split_limit
+        class_ok = class_oks[k]
         ok = down.ok and up.ok and class_ok and reach_ok and split_ok
         problems: list[str] = []
         if not ok:
             problems = _problems(
-                forest, k, (down, up), class_ok, reach_limit, split_limit, float(distance[k]),
-                int(round(float(split[k]))), margin, splitters,
+                forest, k, (down, up), class_ok, reach_limit, split_limit, distance[k],
+                split[k], margin, splitters,
             )
-        report.onts.append(OntBudget(
-            id=ont_id, port=port_id, olt=forest.port_olt[p], distance_m=float(distance[k]),
-            split=int(round(float(split[k]))), downstream=down, upstream=up, class_ok=class_ok,
-            reach_ok=reach_ok, split_ok=split_ok, ok=ok, problems=problems,
+        append(OntBudget(
+            id=ont_id, port=port_id, olt=olt_id, distance_m=distance[k], split=split[k],
+            downstream=down, upstream=up, class_ok=class_ok, reach_ok=reach_ok,
+            split_ok=split_ok, ok=ok, problems=problems,
         ))
     report.ports = _port_budgets(forest, report, limits)
     report.onts.sort(key=lambda o: (o.worst_headroom_db, o.id))
@@ -320,27 +324,34 @@ def _problems(
 
 def _port_budgets(forest: PonForest, report: BudgetReport,
                   limits: dict[str, tuple[float, int]]) -> list[PortBudget]:
-    by_port: dict[str, list[OntBudget]] = {}
-    for ont in report.onts:
-        by_port.setdefault(ont.port, []).append(ont)
+    """Per port: spread of distance and loss over its ONTs (contiguous in forest order)."""
+    by_id = {o.id: o for o in report.onts}
+    n_ports = len(forest.port_ids)
+    start = np.searchsorted(forest.ont_port, np.arange(n_ports + 1))
+    distance = np.array([by_id[o].distance_m for o in forest.ont_ids])
+    down = np.array([by_id[o].downstream.loss_db for o in forest.ont_ids])
+    up = np.array([by_id[o].upstream.loss_db for o in forest.ont_ids])
+    worst = np.array([by_id[o].worst_headroom_db for o in forest.ont_ids])
     ports = []
     for p, port_id in enumerate(forest.port_ids):
-        onts = by_port.get(port_id, [])
+        lo, hi = int(start[p]), int(start[p + 1])
         technology = catalog.technology(forest.port_technology[p])
         reach_limit, _ = limits[port_id]
         problems: list[str] = []
-        if onts:
-            distances = np.array([o.distance_m for o in onts])
-            down = np.array([o.downstream.loss_db for o in onts])
-            up = np.array([o.upstream.loss_db for o in onts])
-            diff_reach = float(distances.max() - distances.min())
-            diff_down = float(down.max() - down.min())
-            diff_up = float(up.max() - up.min())
-            worst = min(onts, key=lambda o: (o.worst_headroom_db, o.id))
-            max_distance = float(distances.max())
+        worst_ont: OntBudget | None = None
+        if hi > lo:
+            diff_reach = float(distance[lo:hi].max() - distance[lo:hi].min())
+            diff_down = float(down[lo:hi].max() - down[lo:hi].min())
+            diff_up = float(up[lo:hi].max() - up[lo:hi].min())
+            max_distance = float(distance[lo:hi].max())
+            members = forest.ont_ids[lo:hi]
+            low = worst[lo:hi].min()
+            worst_ont = by_id[min(o for o, w in zip(members, worst[lo:hi], strict=True)
+                                  if w == low)]
+            onts_ok = sum(by_id[o].ok for o in members)
         else:
             diff_reach = diff_down = diff_up = max_distance = 0.0
-            worst = None
+            onts_ok = 0
         if diff_reach > technology.max_differential_reach_m:
             problems.append(
                 f"differential reach {diff_reach / 1000:.2f} km exceeds "
@@ -354,14 +365,13 @@ def _port_budgets(forest: PonForest, report: BudgetReport,
                 )
         ports.append(PortBudget(
             id=port_id, olt=forest.port_olt[p], technology=forest.port_technology[p],
-            optics_class=forest.port_class[p], onts=len(onts),
-            onts_ok=sum(1 for o in onts if o.ok), max_distance_m=max_distance,
-            max_reach_m=reach_limit, differential_reach_m=diff_reach,
+            optics_class=forest.port_class[p], onts=hi - lo, onts_ok=onts_ok,
+            max_distance_m=max_distance, max_reach_m=reach_limit, differential_reach_m=diff_reach,
             max_differential_reach_m=technology.max_differential_reach_m,
             differential_loss_down_db=diff_down, differential_loss_up_db=diff_up,
             max_differential_loss_db=technology.max_differential_loss_db,
-            worst_ont=worst.id if worst else None,
-            worst_headroom_db=worst.worst_headroom_db if worst else None,
+            worst_ont=worst_ont.id if worst_ont else None,
+            worst_headroom_db=worst_ont.worst_headroom_db if worst_ont else None,
             ok=not problems, problems=problems,
         ))
     return ports

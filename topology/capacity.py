@@ -258,16 +258,24 @@ def network_capacity(doc: Document, *, forest: PonForest | None = None,
         rates[direction] = (guaranteed, full, peak, svc["max_mbps"])
     closes = {o.id: o.downstream.ok and o.upstream.ok and o.class_ok for o in budget.onts}
     report = CapacityReport()
+    columns = {d: [a.tolist() for a in rates[d]] for d in DIRECTIONS}
+    down_cols, up_cols = columns["down"], columns["up"]
+    ont_port = forest.ont_port.tolist()
+    reasons_of: dict[tuple[int, bool], list[str]] = {}
     for k, ont_id in enumerate(forest.ont_ids):
-        p = int(forest.ont_port[k])
-        port_id = forest.port_ids[p]
+        p = ont_port[k]
         olt = olts[forest.port_olt[p]]
-        down, up = (OntRates(*(float(a[k]) for a in rates[d])) for d in DIRECTIONS)
-        reasons = _not_ten_g(forest.port_technology[p], closes[ont_id], olt)
+        key = (p, closes[ont_id])
+        if key not in reasons_of:
+            reasons_of[key] = _not_ten_g(forest.port_technology[p], key[1], olt)
+        reasons = reasons_of[key]
+        ont = onts[ont_id]
         report.onts.append(OntCapacity(
-            id=ont_id, port=port_id, olt=olt["id"], kind=onts[ont_id]["kind"],
-            zone=zone_of_structure.get(onts[ont_id]["structure"]), down=down, up=up,
-            ten_g_symmetric=not reasons, reasons=reasons,
+            id=ont_id, port=forest.port_ids[p], olt=olt["id"], kind=ont["kind"],
+            zone=zone_of_structure.get(ont["structure"]),
+            down=OntRates(down_cols[0][k], down_cols[1][k], down_cols[2][k], down_cols[3][k]),
+            up=OntRates(up_cols[0][k], up_cols[1][k], up_cols[2][k], up_cols[3][k]),
+            ten_g_symmetric=not reasons, reasons=list(reasons),
         ))
     for p, port_id in enumerate(forest.port_ids):
         lo, hi = int(port_start[p]), int(port_start[p + 1])

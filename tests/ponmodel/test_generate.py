@@ -412,3 +412,137 @@ def test_a_handful_of_ducts_overfull(hanoi_fixture: dict[str, Any]) -> None:
     assert 3 <= over <= 0.03 * total
     over, total = _overfull(generate_network(20_000, seed=1))
     assert 1 <= over <= 0.01 * total
+
+
+# --------------------------------------------------------------------------- capacity
+# Realistic service profiles behind an admission check: ~94 % of the ports in use are
+# admissible both ways, a few are overbooked on purpose, and every OLT uplink carries its
+# ports' Σ guaranteed but for the deliberately small ones.
+
+
+def _capacity(doc: dict[str, Any]) -> Any:
+    capacity = pytest.importorskip("ponmodel.topology.capacity")
+    document = pytest.importorskip("ponmodel.document")
+    return capacity.network_capacity(document.load_document(doc))
+
+
+@pytest.fixture(scope="module")
+def hanoi_capacity(hanoi_fixture: dict[str, Any]) -> Any:
+    return _capacity(hanoi_fixture)
+
+
+@pytest.fixture(scope="module")
+def generated_capacity() -> Any:
+    return _capacity(generate_network(20_000, seed=1))
+
+
+def _admissible_share(report: Any) -> float:
+    used = [p for p in report.ports if p.onts]
+    return sum(p.down.admissible and p.up.admissible for p in used) / len(used)
+
+
+def test_hanoi_admissible_share(hanoi_capacity: Any) -> None:
+    assert 0.85 <= _admissible_share(hanoi_capacity) <= 0.97
+
+
+def test_generated_admissible_share(generated_capacity: Any) -> None:
+    assert 0.85 <= _admissible_share(generated_capacity) <= 0.97
+
+
+@pytest.mark.parametrize("which", ["hanoi", "generated"])
+def test_oversubscription_mostly_2_to_8(which: str, hanoi_capacity: Any,
+                                        generated_capacity: Any) -> None:
+    report = hanoi_capacity if which == "hanoi" else generated_capacity
+    over = [p.down.oversubscription for p in report.ports
+            if p.onts and p.technology == "xgs-pon"]
+    assert sum(2.0 <= x <= 8.0 for x in over) / len(over) >= 0.6
+    assert 2.0 <= sorted(over)[len(over) // 2] <= 8.0
+
+
+def test_hanoi_overbooked_ports_are_few_and_just_over(hanoi_capacity: Any) -> None:
+    over = [p for p in hanoi_capacity.ports
+            if p.onts and not (p.down.admissible and p.up.admissible)]
+    assert 3 <= len(over) <= 16
+    for port in over:
+        worst = max(port.down.guaranteed_mbps / port.down.capacity_mbps,
+                    port.up.guaranteed_mbps / port.up.capacity_mbps)
+        assert worst <= 1.5, port.id  # overbooked, not absurd
+        if port.technology == "xgs-pon":
+            assert port.onts >= 5
+
+
+def test_hanoi_small_uplink(hanoi_fixture: dict[str, Any], hanoi_capacity: Any) -> None:
+    small = [o for o in hanoi_fixture["olts"] if o["uplink_gbps"] < 10]
+    assert [o["uplink_gbps"] for o in small] == [9]
+    olt = small[0]
+    assert {p["technology"] for p in olt["ports"]} == {"xgs-pon"}
+    onts = [o for o in hanoi_capacity.onts if o.olt == olt["id"]]
+    assert len(onts) >= 10
+    reason = f"OLT {olt['id']} uplink 9 Gbit/s is below 10 Gbit/s"
+    assert all(o.reasons == [reason] for o in onts), {o.id: o.reasons for o in onts}
+
+
+def test_hanoi_uplinks_carry_their_ports(hanoi_fixture: dict[str, Any],
+                                         hanoi_capacity: Any) -> None:
+    over = [o for o in hanoi_capacity.olts if not (o.down.admissible and o.up.admissible)]
+    assert len(over) == 1
+    assert over[0].uplink_gbps == 10
+    assert over[0].down.guaranteed_mbps > 10_000
+    technologies = {p["technology"] for olt in hanoi_fixture["olts"] if olt["id"] == over[0].id
+                    for p in olt["ports"]}
+    assert technologies == {"xgs-pon"}
+
+
+def test_generated_uplinks_carry_their_ports(generated_capacity: Any) -> None:
+    over = [o for o in generated_capacity.olts if not (o.down.admissible and o.up.admissible)]
+    assert len(over) <= 1
+    assert all(o.uplink_gbps == 9 for o in over)
+    assert sum(o.uplink_gbps < 10 for o in generated_capacity.olts) == 1
+
+
+def test_hanoi_enterprise_ten_g_share(hanoi_capacity: Any) -> None:
+    enterprise = [o for o in hanoi_capacity.onts if o.kind == "enterprise"]
+    share = sum(o.ten_g_symmetric for o in enterprise) / len(enterprise)
+    assert 0.5 <= share <= 0.95
+    rows = {row["zone"]: row for row in hanoi_capacity.summary("zone")}
+    assert rows["sai-dong-b-iz"]["ten_g_symmetric_share"] == 0.0  # GPON-only
+
+
+def _plans(doc: dict[str, Any]) -> dict[tuple[str, str], Counter[tuple[float, ...]]]:
+    tech_of = {p["id"]: p["technology"] for olt in doc["olts"] for p in olt["ports"]}
+    parent = {lk["to"]: lk["from"] for lk in doc["links"]}
+
+    def port_of(element: str) -> str:
+        while element in parent:
+            element = parent[element]
+        return element
+
+    out: dict[tuple[str, str], Counter[tuple[float, ...]]] = {}
+    for ont in doc["onts"]:
+        key = (ont["kind"], tech_of[port_of(ont["id"])])
+        svc = ont["service"]
+        out.setdefault(key, Counter())[tuple(
+            svc[d][f] for d in ("down", "up") for f in ("fixed_mbps", "assured_mbps", "max_mbps")
+        )] += 1
+    return out
+
+
+def test_hanoi_service_profiles_realistic(hanoi_fixture: dict[str, Any]) -> None:
+    plans = _plans(hanoi_fixture)
+    xgs = plans[("enterprise", "xgs-pon")]
+    total = sum(xgs.values())
+    regular = sum(n for p, n in xgs.items() if 100 <= p[1] <= 500 and 1000 <= p[2] <= 10000)
+    assert regular / total >= 0.9
+    large = sum(n for p, n in xgs.items() if p[1] in (1000, 2000))
+    assert 5 <= large <= 0.05 * total  # a few large factories
+    assert all(p[1] <= 150 and p[2] <= 1000 for p in plans[("enterprise", "gpon")])
+    for tech in ("xgs-pon", "gpon"):
+        assert all(p[0] == p[1] == 0 and 300 <= p[2] <= 1000
+                   for p in plans[("residential", tech)])  # best effort
+        assert all(10 <= p[0] <= 50 and 10 <= p[3] <= 50 and 100 <= min(p[2], p[5])
+                   and max(p[2], p[5]) <= 200 for p in plans[("iot_gateway", tech)])
+    sites_xgs = plans[("site_backhaul", "xgs-pon")]
+    assert any(p[:3] == (500, 2000, 10000) for p in sites_xgs)
+    assert all(p[0] == 500 and 1000 <= p[1] <= 2000 and p[2] == 10000 or p[2] <= 1000
+               for p in sites_xgs)  # 5G, or 4G
+    assert all(p[2] <= 2500 and p[5] <= 1250 for p in plans[("site_backhaul", "gpon")])
