@@ -157,7 +157,7 @@ def _typed_dict_of(model: type[BaseModel]) -> Any:
         key = info.alias or name
         fields[key] = annotation if info.is_required() else NotRequired[annotation]
     typed = TypedDict(f"{model.__name__}Dict", fields)  # type: ignore[operator]
-    return with_config(ConfigDict(extra="forbid"))(typed)
+    return with_config(ConfigDict(extra="forbid", strict=True))(typed)
 
 
 @cache

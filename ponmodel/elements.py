@@ -55,7 +55,7 @@ from ponmodel.types import (
     ZoneKind,
 )
 
-_DOC = ConfigDict(extra="forbid", populate_by_name=True)
+_DOC = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 """Config of document / write models: a typo in a key is an error, never ignored."""
 _OUT = ConfigDict(populate_by_name=True)
 _WITHOUT_ROWID = {"sqlite_with_rowid": False}
