@@ -44,7 +44,7 @@ from ponmodel.elements import (
     ReservationTable,
 )
 from ponmodel.errors import ConflictError, NotFoundError, PonmodelError
-from ponmodel.fill import fill_ratio, fits, limit_ratio, max_new_cable_mm
+from ponmodel.fill import fill_ratio, has_room, limit_ratio, max_new_cable_mm
 from ponmodel.storage import bump_revision, write_transaction
 
 DEFAULT_TTL_S = 7 * 24 * 3600
@@ -178,16 +178,17 @@ def reserve(
             duct = rows[duct_id]
             diameters = [d for _, d in inside[duct_id]]
             override = duct["max_fill_ratio"]
-            if not fits(duct["inner_diameter_mm"], diameters, outer_diameter_mm,
-                        duct["max_fill_ratio"]):
+            squares = sum(d * d for d in diameters)
+            if not has_room(squares, len(diameters), duct["inner_diameter_mm"],
+                            outer_diameter_mm, override=override):
                 n = len(diameters) + 1
-                after = fill_ratio(duct["inner_diameter_mm"], [*diameters, outer_diameter_mm])
+                largest = max_new_cable_mm(diameters, duct["inner_diameter_mm"], override=override)
+                after = fill_ratio([*diameters, outer_diameter_mm], duct["inner_diameter_mm"])
                 full.append(
                     f"duct {duct_id} has no room for a {outer_diameter_mm:g} mm cable: "
                     f"fill would be {after:.1%} against a limit of "
                     f"{limit_ratio(n, duct['max_fill_ratio']):.0%} for {n} occupants "
-                    "(largest cable that fits: "
-                    f"{max_new_cable_mm(duct['inner_diameter_mm'], diameters, override):.1f} mm)"
+                    f"(largest cable that fits: {largest:.1f} mm)"
                 )
         if full:
             raise ConflictError("; ".join(full), element_id=sorted(rows)[0])

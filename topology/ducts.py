@@ -49,110 +49,23 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ponmodel import catalog
 from ponmodel._gc import gc_paused
 from ponmodel.document import Document
 from ponmodel.errors import NotFoundError
-
-LimitRule = Callable[[int], float]
-"""Maximum fill ratio by number of occupants (the catalogue's rule by default)."""
+from ponmodel.fill import (
+    EPS,
+    LimitRule,
+    limit_ratio,
+    max_new_cable_mm,
+)
 
 NEAR_SHARE = 0.9
 """Default share of its limit from which a duct is reported "near" it."""
 
 _QUARTER_PI = math.pi / 4.0
-_EPS = 1e-12
-"""Tolerance on ratio comparisons: a cable that exactly reaches the limit fits."""
-
-
-def fill_ratio(diameters_mm: Iterable[float], inner_diameter_mm: float) -> float:
-    """Cross-section fill of a duct: Σ d_i² / D².
-
-    Parameters
-    ----------
-    diameters_mm : iterable of float
-        Outer diameters of the occupants (cables, innerducts), mm.
-    inner_diameter_mm : float
-        Inner diameter of the duct, mm.
-
-    Returns
-    -------
-    float
-        The ratio of the occupied cross-section to the duct's inner cross-section.
-
-    Examples
-    --------
-    >>> fill_ratio([12.6, 14.0], 100.0)  # (158.76 + 196) / 10000
-    0.035476
-    """
-    return sum(d * d for d in diameters_mm) / (inner_diameter_mm * inner_diameter_mm)
-
-
-def limit_ratio(
-    occupant_count: int, override: float | None = None, limit_rule: LimitRule | None = None
-) -> float:
-    """The fill limit of a duct with ``occupant_count`` occupants: override, else the rule.
-
-    Examples
-    --------
-    >>> limit_ratio(2), limit_ratio(2, 0.25), limit_ratio(5)
-    (0.31, 0.25, 0.4)
-    """
-    if override is not None:
-        return float(override)
-    return (limit_rule or catalog.max_fill_ratio)(occupant_count)
-
-
-def max_new_cable_mm(
-    diameters_mm: Iterable[float],
-    inner_diameter_mm: float,
-    *,
-    override: float | None = None,
-    limit_rule: LimitRule | None = None,
-) -> float:
-    """Largest cable diameter that still fits directly in a duct: ``√(limit(n+1)·D² − Σ d_i²)``.
-
-    Examples
-    --------
-    >>> round(max_new_cable_mm([12.6], 100.0), 4)  # √(0.31 · 10000 − 158.76) = √2941.24
-    54.2332
-    >>> max_new_cable_mm([30.0, 30.0], 50.0)  # 0.40 · 2500 − 1800 < 0
-    0.0
-    """
-    squares = [d * d for d in diameters_mm]
-    limit = limit_ratio(len(squares) + 1, override, limit_rule)
-    room = limit * inner_diameter_mm * inner_diameter_mm - sum(squares)
-    return math.sqrt(room) if room > 0 else 0.0
-
-
-def has_room(
-    sum_sq_mm2: float,
-    occupant_count: int,
-    inner_diameter_mm: float,
-    cable_diameter_mm: float,
-    *,
-    override: float | None = None,
-    limit_rule: LimitRule | None = None,
-) -> bool:
-    """Whether a cable of ``cable_diameter_mm`` fits directly in a duct after the addition.
-
-    ``sum_sq_mm2`` is Σ d_i² of the present occupants, ``occupant_count`` their number.
-
-    Examples
-    --------
-    >>> has_room(158.76, 1, 100.0, 14.0)  # (158.76 + 196) / 10000 = 0.0355 ≤ 0.31
-    True
-    >>> has_room(0.0, 0, 20.0, 14.6)  # 213.16 / 400 = 0.533 > 0.53
-    False
-    """
-    limit = limit_ratio(occupant_count + 1, override, limit_rule)
-    after = (sum_sq_mm2 + cable_diameter_mm**2) / (inner_diameter_mm * inner_diameter_mm)
-    return after <= limit + _EPS
-
 
 @dataclass(frozen=True, slots=True)
 class DuctFill:
@@ -357,7 +270,7 @@ def _duct_fill(doc: Document, near_share: float, limit_rule: LimitRule | None) -
         ratio = sum_sq / (inner_d * inner_d)
         override = d.get("max_fill_ratio")
         limit = limit_ratio(n, override, limit_rule)
-        over = ratio > limit + _EPS
+        over = ratio > limit + EPS
         free = [i for i in inner if not cables_in.get(i) and not inner_of.get(i)]
         in_free = max(
             (
@@ -388,7 +301,7 @@ def _duct_fill(doc: Document, near_share: float, limit_rule: LimitRule | None) -
                 limit_ratio=limit,
                 limit_source="rule" if override is None else "override",
                 over_limit=over,
-                near_limit=not over and ratio >= near_share * limit - _EPS and n > 0,
+                near_limit=not over and ratio >= near_share * limit - EPS and n > 0,
                 operators=sorted(operators_in(duct_id)),
                 area_by_operator_mm2={op: _QUARTER_PI * sq for op, sq in sorted(split.items())},
                 max_new_cable_mm=max_new_cable_mm(

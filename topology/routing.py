@@ -72,8 +72,9 @@ from ponmodel import catalog
 from ponmodel._gc import gc_paused
 from ponmodel.document import Document
 from ponmodel.errors import NotFoundError
+from ponmodel.fill import LimitRule, limit_ratio
 from ponmodel.topology.build import Topology
-from ponmodel.topology.ducts import DuctReport, LimitRule, duct_fill, limit_ratio
+from ponmodel.topology.ducts import DuctReport, duct_fill
 
 _EARTH_RADIUS_M = 6_371_008.8
 _EPS = 1e-12

@@ -10,7 +10,8 @@ import pytest
 from ponmodel import catalog
 from ponmodel.document import load_document, read_document
 from ponmodel.errors import NotFoundError
-from ponmodel.topology.ducts import duct_fill, fill_ratio, max_new_cable_mm
+from ponmodel.fill import fill_ratio, max_new_cable_mm
+from ponmodel.topology.ducts import duct_fill
 from tests.conftest import FIXTURES
 
 Q = math.pi / 4  # cross-section of a unit diameter
