@@ -375,6 +375,71 @@ def through_cmd(
     console.print(table)
 
 
+@app.command("view")
+def view_cmd(
+    zone: Annotated[str, typer.Option("--zone", help="The zone to show.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Write the HTML file here.")],
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Only this operator's trees and ducts.")
+    ] = None,
+    file: FileOpt = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a zone's viewer (both layers, headlines, hover) as one self-contained HTML file:
+    plotly.js inlined, no request made when it is opened."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology import viewer
+    from ponmodel.topology.build import build_topology, subset_for_zone
+
+    try:
+        doc = _load(file, database)
+        topo = build_topology(subset_for_zone(doc, zone))
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    budget, capacity, ducts = viewer.zone_reports(topo.doc)
+    static = Path(__file__).resolve().parent / "static"
+    html = viewer.standalone_html(
+        zone,
+        page=(static / "viewer.html").read_text(encoding="utf-8"),
+        script=(static / "viewer.js").read_text(encoding="utf-8"),
+        stylesheet=(static / "viewer.css").read_text(encoding="utf-8"),
+        physical=viewer.physical_layer(topo, ducts, zone=zone, operator=operator),
+        pon=viewer.pon_layer(topo, budget, capacity, zone=zone, operator=operator),
+        headlines=viewer.zone_headlines(topo.doc, budget, capacity, ducts, zone=zone,
+                                        operator=operator),
+        zones=viewer.zone_list(doc),
+    )
+    out.write_text(html, encoding="utf-8")
+    size_mb = out.stat().st_size / 1e6
+    if as_json:
+        _print_json({"out": str(out), "zone": zone, "bytes": out.stat().st_size})
+    else:
+        console.print(f"wrote {out} (zone {zone}, {size_mb:.1f} MB, opens offline)")
+
+
+@bench_app.command("viewer")
+def bench_viewer_cmd(
+    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    seed: Annotated[int, typer.Option()] = 0,
+    runs: Annotated[int, typer.Option(min=1, help="Page loads (median).")] = 3,
+    zone: Annotated[str | None, typer.Option(help="Default: the zone with most ONTs.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """First paint of the browser viewer in headless Chromium (navigation to the first
+    plotly_afterplot) on the largest zone of a generated network."""
+    from ponmodel.topology.viewer_bench import bench_viewer, format_result
+
+    try:
+        result = bench_viewer(onts, seed=seed, runs=runs, zone=zone, progress=not as_json)
+    except (RuntimeError, ImportError) as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(format_result(result), highlight=False)
+
+
 # --------------------------------------------------------------------------- optical budget
 
 FileArg = Annotated[
@@ -589,6 +654,149 @@ def place_cmd(
             f"{c['port_guaranteed_after_mbps']['down']:,.0f} / "
             f"{c['port_capacity_mbps']['down']:,.0f}",
         )
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- shared ducts
+
+
+def _with_reservations(doc: Document, file: Path | None, database: str | None) -> Document:
+    """Add active reservations as occupants when the network comes from the database."""
+    if file is not None:
+        return doc
+    from ponmodel.reservations import active_reservation_cables
+
+    present = {d["id"] for d in doc.get("ducts", [])}
+    with _engine(database).connect() as conn:
+        held = [c for c in active_reservation_cables(conn)
+                if all(d in present for d in c["ducts"])]
+    return {**doc, "cables": [*doc.get("cables", []), *held]} if held else doc
+
+
+@app.command("ducts")
+def ducts_cmd(
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    near: Annotated[float, typer.Option(min=0.01, max=1.0,
+                                        help="Share of its limit at which a duct is 'near'.")
+                    ] = 0.9,
+    database: DbOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows of the table.")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fill of every duct against its limit, use per operator, ducts over or near the limit."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.ducts import duct_fill
+
+    try:
+        doc = _with_reservations(_load(file, database, zone), file, database)
+        report = duct_fill(doc, near_share=near)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    rows = sorted(report.ducts, key=lambda d: -d.fill_ratio / d.limit_ratio if d.limit_ratio
+                  else 0.0)
+    table = Table(title=f"duct fill, fullest first ({sum(d.over_limit for d in report.ducts)} "
+                  f"over their limit of {len(report.ducts)})")
+    for column in ("duct", "fill", "limit", "occupants", "operators", "new cable ≤ mm"):
+        table.add_column(column, justify="left" if column in ("duct", "operators") else "right")
+    for d in rows[:limit]:
+        table.add_row(d.id, f"{d.fill_ratio:.0%}", f"{d.limit_ratio:.0%}", str(len(d.occupants)),
+                      ", ".join(d.operators),
+                      f"{d.max_new_cable_mm:.1f}" if not d.over_limit else "[red]full[/]")
+    console.print(table)
+    operators = Table(title="use per operator")
+    for column in ("operator", "duct-metres", "share of occupied cross-section"):
+        operators.add_column(column, justify="left" if column == "operator" else "right")
+    for o in report.operators:
+        operators.add_row(o.id, f"{o.duct_metres:,.0f}", f"{o.area_share:.1%}")
+    console.print(operators)
+
+
+@app.command("route")
+def route_cmd(
+    source: Annotated[str, typer.Option("--from", help="Structure where the cable starts.")],
+    target: Annotated[str, typer.Option("--to", help="Structure where it ends.")],
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    cable_diameter_mm: Annotated[float | None, typer.Option(help="Outer diameter, mm.")] = None,
+    fibre_count: Annotated[int | None, typer.Option(help="Fibres (diameter from the catalogue).")
+                           ] = None,
+    operator: Annotated[str | None, typer.Option(help="Operator laying the cable.")] = None,
+    k: Annotated[int, typer.Option(min=1, max=20, help="Alternatives.")] = 1,
+    avoid: Annotated[list[str] | None, typer.Option(help="Structure or duct to avoid (repeat).")
+                     ] = None,
+    owner: Annotated[list[str] | None, typer.Option(help="Only ducts of this owner (repeat).")
+                     ] = None,
+    via: Annotated[list[str] | None, typer.Option(help="Pass through this structure (repeat).")
+                   ] = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Shortest routes for a new cable through ducts that still have room (exit 1 if none)."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.routing import plan_route
+
+    if cable_diameter_mm is None and fibre_count is None:
+        msg = "give --cable-diameter-mm or --fibre-count"
+        raise typer.BadParameter(msg)
+    try:
+        doc = _with_reservations(_load(file, database, zone), file, database)
+        result = plan_route(doc, source, target, cable_diameter_mm=cable_diameter_mm,
+                            fibre_count=fibre_count, operator=operator, k=k, avoid=avoid or (),
+                            owners=owner, via=via or ())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(result)
+        if not result["routes"]:
+            raise typer.Exit(EXIT_FAILURE)
+        return
+    if not result["routes"]:
+        err_console.print(f"no route from {source} to {target} with room for that cable; "
+                          f"blocking ducts: {', '.join(result['blocking']) or 'none'}"
+                          + (f" ({result['reason']})" if result.get("reason") else ""))
+        raise typer.Exit(EXIT_FAILURE)
+    for n, route in enumerate(result["routes"], 1):
+        table = Table(title=f"route {n}: {route['length_m']:,.0f} m")
+        for column in ("duct", "fill before", "fill after"):
+            table.add_column(column, justify="left" if column == "duct" else "right")
+        for duct in route["ducts"]:
+            table.add_row(duct, f"{route['fill_before'][duct]:.0%}",
+                          f"{route['fill_after'][duct]:.0%}")
+        console.print(table)
+
+
+@app.command("impact")
+def impact_cmd(
+    element: Annotated[list[str], typer.Option(help="A failing element (repeat for several).")],
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who goes dark when these elements fail: links cut, ONTs, sites, per operator."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.impact import impact
+
+    try:
+        result = impact(_load(file, database, zone), element)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(result)
+        return
+    console.print(f"failing {', '.join(element)}: {len(result['links'])} link(s) cut, "
+                  f"{len(result['onts'])} ONT(s) and {len(result['sites'])} site(s) lose service")
+    table = Table(title="ONTs losing service per operator")
+    table.add_column("operator")
+    table.add_column("ONTs", justify="right")
+    for operator, count in sorted(result["by_operator"].items()):
+        table.add_row(operator, str(count))
     console.print(table)
 
 

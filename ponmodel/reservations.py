@@ -328,3 +328,26 @@ def get_reservation(engine: Engine, reservation_id: str, *,
     """One reservation."""
     with engine.connect() as conn:
         return _read(conn, reservation_id, now or _now())
+
+
+def active_reservation_cables(conn: Connection, *, now: datetime | None = None
+                              ) -> list[dict[str, Any]]:
+    """Active reservations as document cables (id ``reservation:<id>``): what they occupy."""
+    now = now or _now()
+    rows = conn.execute(select(*_R.columns).where(_R.c.status == "reserved",
+                                                  _R.c.expires_at > now)).mappings().all()
+    if not rows:
+        return []
+    routes: dict[str, list[str]] = {}
+    for reservation_id, duct_id in conn.execute(
+        select(_RD.c.reservation_id, _RD.c.duct_id)
+        .where(_RD.c.reservation_id.in_([r["id"] for r in rows]))
+        .order_by(_RD.c.reservation_id, _RD.c.position)
+    ):
+        routes.setdefault(reservation_id, []).append(duct_id)
+    return [
+        {"id": f"reservation:{r['id']}", "operator": r["operator"],
+         "fibre_count": r["fibre_count"], "outer_diameter_mm": r["outer_diameter_mm"],
+         "ducts": routes.get(r["id"], []), "attenuation_db_per_km": None}
+        for r in rows
+    ]
