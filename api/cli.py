@@ -136,23 +136,44 @@ def validate_cmd(
         )
 
 
+FormatOpt = Annotated[str, typer.Option("--format", help="ponmodel (the network document) or "
+                                         "geojson (structures and ducts from a GIS).")]
+
+
 @app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-    replace: Annotated[bool, typer.Option(help="Replace the stored network.")] = False,
+    replace: Annotated[bool, typer.Option(
+        help="Replace the stored network (ponmodel), or update stored elements with the same "
+        "ids (geojson).")] = False,
+    fmt: FormatOpt = "ponmodel",
     database: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate a document and write it to the database in one transaction."""
-    from ponmodel.document import read_document
-    from ponmodel.errors import PonmodelError
-    from ponmodel.storage import import_document
+    """Validate a document (or GeoJSON layer) and write it in one transaction.
 
+    GeoJSON structures and ducts are merged into the stored network; every feature that
+    cannot be used is reported by index and reason, and nothing is written.
+    """
+    from ponmodel.document import parse_json, read_document
+    from ponmodel.errors import PonmodelError
+    from ponmodel.storage import export_document, import_document
+
+    if fmt not in ("ponmodel", "geojson"):
+        msg = f"--format must be ponmodel or geojson, not {fmt!r}"
+        raise typer.BadParameter(msg)
     started = time.perf_counter()
     try:
-        with console.status("validating…", spinner="dots") if not as_json else _null():
-            doc = read_document(file)
         engine = _engine(database)
+        with console.status("validating…", spinner="dots") if not as_json else _null():
+            if fmt == "geojson":
+                from ponmodel.topology.geojson import from_geojson
+
+                data = parse_json(file.read_bytes(), source=str(file))
+                doc = from_geojson(data, export_document(engine), replace=replace)
+                replace = True  # the merged network replaces the stored one, in one transaction
+            else:
+                doc = read_document(file)
         with console.status("writing…", spinner="dots") if not as_json else _null():
             rows = import_document(engine, doc, replace=replace, validated=True)
     except PonmodelError as exc:
@@ -183,14 +204,23 @@ def export_cmd(
         Path | None, typer.Option("--out", "-o", help="Write here (default: stdout).")
     ] = None,
     zone: ZoneOpt = None,
+    fmt: FormatOpt = "ponmodel",
     database: DbOpt = None,
 ) -> None:
-    """Write the stored network (or one zone of it) as a ponmodel/1 document."""
+    """Write the stored network (or one zone) as a ponmodel/1 document or as GeoJSON
+    (RFC 7946: structures, ducts and cables with their fill, ONTs with headroom and 10G)."""
     from ponmodel.document import dump_document
     from ponmodel.errors import PonmodelError
 
+    if fmt not in ("ponmodel", "geojson"):
+        msg = f"--format must be ponmodel or geojson, not {fmt!r}"
+        raise typer.BadParameter(msg)
     try:
         doc = _load(None, database, zone)
+        if fmt == "geojson":
+            from ponmodel.topology.geojson import to_geojson
+
+            doc = to_geojson(doc)
     except PonmodelError as exc:
         _fail(exc, False)
     data = dump_document(doc, out)
@@ -798,6 +828,42 @@ def impact_cmd(
     for operator, count in sorted(result["by_operator"].items()):
         table.add_row(operator, str(count))
     console.print(table)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@app.command("report")
+def report_cmd(
+    file: FileArg = None,
+    year: Annotated[int, typer.Option(min=2025, max=2100, help="Reporting year.")] = 2026,
+    fmt: Annotated[str, typer.Option("--format", help="html, csv or json.")] = "html",
+    out: Annotated[Path | None, typer.Option("--out", "-o",
+                                             help="Write here (default: stdout).")] = None,
+    optics_class: Annotated[str, typer.Option("--class", help="XGS-PON class for the GPON "
+                                              "upgrade readiness.")] = "N1",
+    database: DbOpt = None,
+) -> None:
+    """Zone readiness report against Plan 310/KH-UBND's targets (5G sites, XGS-PON 10G)."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.report import report_csv, report_html, zone_report
+
+    if fmt not in ("html", "csv", "json"):
+        msg = f"--format must be html, csv or json, not {fmt!r}"
+        raise typer.BadParameter(msg)
+    try:
+        report = zone_report(_load(file, database), year=year, optics_class=optics_class)
+    except PonmodelError as exc:
+        _fail(exc, fmt == "json")
+    if fmt == "json":
+        data = orjson.dumps(report, option=orjson.OPT_INDENT_2)
+    else:
+        data = (report_html(report) if fmt == "html" else report_csv(report)).encode()
+    if out is None:
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        out.write_bytes(data)
+        console.print(f"wrote {out} ({len(data) / 1000:.0f} kB)")
 
 
 # --------------------------------------------------------------------------- reservations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,35 @@ def test_reserve_commands(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["status"] == "confirmed"
     r = runner.invoke(app, ["reserve", "list", "--status", "reserved", "--database", db, "--json"])
     assert sorted(x["id"] for x in json.loads(r.stdout)) == sorted(made[2:])
+
+
+def test_report_and_geojson_commands(db: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["demo", "--database", db]).exit_code == 0
+    out = tmp_path / "report.json"
+    r = runner.invoke(app, ["report", "--database", db, "--format", "json", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    report = json.loads(out.read_text())
+    hanoi = fixture_doc("hanoi.json")
+    assert len(report["zones"]) == len(hanoi["zones"])
+    # sites per zone, straight from the fixture
+    assert {z["id"]: z["sites"] for z in report["zones"]} == {
+        z["id"]: sum(1 for s in hanoi["sites"] if s["zone"] == z["id"]) for z in hanoi["zones"]}
+    html = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", "--database", db, "--out", str(html)]).exit_code == 0
+    page = html.read_text()
+    assert "<html" in page[:500].lower()
+    assert not re.search(r"<(script|link)[^>]+(src|href)=['\"]?https?:", page)  # offline
+    geo = tmp_path / "net.geojson"
+    r = runner.invoke(app, ["export", "--format", "geojson", "--database", db, "--out", str(geo)])
+    assert r.exit_code == 0, r.output
+    collection = json.loads(geo.read_text())
+    assert collection["type"] == "FeatureCollection"
+    points = [f for f in collection["features"] if f["properties"]["layer"] == "structure"]
+    assert len(points) == len(hanoi["structures"])
+    lon, lat = points[0]["geometry"]["coordinates"]
+    assert 105 < lon < 107 and 20 < lat < 22  # longitude first
+    # re-importing the same structures and ducts changes nothing but needs --replace
+    r = runner.invoke(app, ["import", str(geo), "--format", "geojson", "--database", db,
+                            "--replace", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["imported"]["structure"] == len(hanoi["structures"])
