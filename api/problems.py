@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ponmodel.catalog import CatalogError
 from ponmodel.document import pointer
 from ponmodel.errors import ConflictError, DocumentError, NotFoundError, PonmodelError
 
@@ -97,6 +98,10 @@ def install(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
         return problem(409, "Conflict", str(exc), kind="/problems/conflict")
 
+    @app.exception_handler(CatalogError)
+    async def _catalog(_: Request, exc: CatalogError) -> JSONResponse:
+        return problem(422, "Not in the catalogue", str(exc), kind="/problems/catalogue")
+
     @app.exception_handler(PonmodelError)
     async def _domain(_: Request, exc: PonmodelError) -> JSONResponse:
         return problem(400, "Bad request", str(exc))
@@ -117,7 +122,11 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            allowed = _allowed_methods(app, request.url.path)
+            return problem(405, "Method Not Allowed", f"allowed: {allowed}",
+                           headers={"Allow": allowed})
         return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
                        headers=getattr(exc, "headers", None))
 
@@ -134,3 +143,17 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def _allowed_methods(app: FastAPI, path: str) -> str:
+    """Every method some route serves at ``path`` (RFC 9110: a 405 lists them in Allow)."""
+    from starlette.routing import Match
+
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    methods: set[str] = set()
+    for route in app.router.routes:
+        for method in getattr(route, "methods", None) or ():
+            match, _ = route.matches({**scope, "method": method})
+            if match == Match.FULL:
+                methods.add(method)
+    return ", ".join(sorted(methods))

@@ -288,6 +288,12 @@ def parse_json(data: bytes | str, *, source: str = "document") -> Any:
     except json.JSONDecodeError as exc:
         msg = f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         raise DocumentError([ElementError("", msg)]) from None
+    except UnicodeDecodeError as exc:
+        msg = f"{source} is not UTF-8 text: byte {exc.start} cannot be decoded ({exc.reason})"
+        raise DocumentError([ElementError("", msg)]) from None
+    except RecursionError:
+        msg = f"{source} nests arrays or objects too deeply"
+        raise DocumentError([ElementError("", msg)]) from None
 
 
 def read_document(path: str | Path) -> Document:

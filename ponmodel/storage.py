@@ -347,6 +347,8 @@ def import_document(
         rows["network"][0]["revision"] = revision(conn) + 1
         if count or replace:
             _delete_all(conn)
+        else:  # an empty network (no element) may still have left its row
+            conn.execute(NetworkTable.__table__.delete())
         # Into empty tables, building each secondary index once from sorted data is far
         # cheaper than updating it row by row (measured on SQLite, 1,000,000 ONTs: see
         # README); the DDL is transactional on both databases, so a failure restores them.

@@ -109,14 +109,14 @@ def ont_capacity_route(
 
 
 class DirectionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     fixed_mbps: RateMbps = 0.0
     assured_mbps: RateMbps = 0.0
     max_mbps: RateMbps
 
 
 class ServiceRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     down: DirectionRequest
     up: DirectionRequest
 
@@ -124,7 +124,7 @@ class ServiceRequest(BaseModel):
 class PlacementRequest(BaseModel):
     """A new customer: where, what service, optionally which operator."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     structure: str = Field(min_length=1, description="Structure of the new customer.")
     service: ServiceRequest
     operator: str | None = None
@@ -149,7 +149,7 @@ def placement_route(cache: CacheDep, conn: ConnectionDep, body: PlacementRequest
 
 
 class AddedOnt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     ont: OntCreate
     link: LinkCreate = Field(description="The link feeding the new ONT.")
 
@@ -157,7 +157,7 @@ class AddedOnt(BaseModel):
 class WhatIfRequest(BaseModel):
     """Changes to try, nothing written."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     add: list[AddedOnt] = Field(default_factory=list)
     remove: list[str] = Field(default_factory=list)
     profile: dict[str, Service] = Field(default_factory=dict)

@@ -39,8 +39,10 @@ def report_route(
     conn: ConnectionDep,
     year: Annotated[int, Query(ge=2025, le=2100, description="Reporting year.")] = 2026,
     format: Annotated[Literal["json", "csv", "html"], Query(description="Output format.")] = "json",
-    optics_class: Annotated[str, Query(alias="class", description="XGS-PON class for the GPON "
-                                       "ports' readiness.")] = "N1",
+    optics_class: Annotated[
+        Literal["N1", "N2", "E1", "E2"],
+        Query(alias="class", description="XGS-PON class for the GPON ports' readiness."),
+    ] = "N1",
 ) -> Response:
     """Every zone's readiness against Plan 310/KH-UBND (5G sites, 10G-symmetric enterprise
     ONTs, GPON ports to upgrade, duct sharing and fill), the city-wide totals against the

@@ -18,7 +18,7 @@ IdPath = Annotated[str, Path(description="Reservation id.")]
 class ReservationRequest(BaseModel):
     """Hold room for a planned cable along a route of ducts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     operator: str = Field(min_length=1)
     ducts: list[str] = Field(min_length=1, max_length=10_000, description="The route, in order.")
     outer_diameter_mm: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)

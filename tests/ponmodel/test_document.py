@@ -244,3 +244,14 @@ def test_field_reference_page_is_up_to_date() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "network-document.md").read_text()
     assert page.rstrip("\n") == field_reference_markdown().rstrip("\n")
     assert "| `length_m` | number | yes |  | > 0 | Length, metres. |" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [(b"\xb6\x00{", "not UTF-8 text"), (b"[" * 100_000, "too deeply|not valid JSON"),
+     (b"", "not valid JSON")],
+)
+def test_bytes_that_are_not_json_are_a_document_error(data: bytes, words: str) -> None:
+    # found by schemathesis: a body that is not UTF-8 made the API answer 500
+    with pytest.raises(DocumentError, match=words):
+        parse_json(data)

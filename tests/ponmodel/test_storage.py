@@ -126,3 +126,13 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
+
+
+def test_an_empty_network_can_be_followed_by_another(engine: Engine) -> None:
+    # found by schemathesis: an empty document leaves the network row but no element
+    import_document(engine, {"format": "ponmodel/1", "name": "empty"})
+    assert is_empty(engine)
+    import_document(engine, fixture_doc("tiny.json"))
+    with engine.connect() as conn:
+        assert revision(conn) == 2
+    assert export_document(engine)["name"] == fixture_doc("tiny.json")["name"]
