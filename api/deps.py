@@ -92,3 +92,24 @@ def get_cache(request: Request) -> TopologyCache:
 
 
 CacheDep = Annotated[TopologyCache, Depends(get_cache)]
+
+
+async def capped_body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``max_body_bytes`` (the
+    declared Content-Length is checked first, so an oversized upload is not read at all)."""
+    from fastapi import HTTPException
+
+    limit: int = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body of {int(declared):,} bytes exceeds the limit "
+                                 f"of {limit:,} bytes (PONMODEL_MAX_BODY_BYTES)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body exceeds the limit of {limit:,} bytes "
+                                     "(PONMODEL_MAX_BODY_BYTES)")
+        chunks.append(chunk)
+    return b"".join(chunks)

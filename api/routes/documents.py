@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from ponmodel.api.deps import EngineDep
+from ponmodel.api.deps import EngineDep, capped_body
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.document import dump_document, json_schema, load_document, parse_json
-from ponmodel.errors import DocumentError, ElementError
 from ponmodel.storage import export_document, import_document
 from ponmodel.topology.build import subset_for_zone
 
@@ -37,13 +37,13 @@ async def import_route(
     Every problem is returned at once (422, each with element id and JSON pointer) and
     nothing is written. Importing over a stored network needs ``replace=true`` (else 409).
     """
-    limit = request.app.state.settings.max_body_bytes
-    body = await request.body()
-    if len(body) > limit:
-        raise DocumentError([ElementError("", f"body of {len(body)} bytes exceeds {limit} bytes")])
-    doc = load_document(parse_json(body, source="request body"))
-    rows = import_document(engine, doc, replace=replace, validated=True)
-    return {"imported": rows}
+    body = await capped_body(request)
+
+    def work() -> dict[str, int]:  # validation and writing are CPU-bound: off the event loop
+        doc = load_document(parse_json(body, source="request body"))
+        return import_document(engine, doc, replace=replace, validated=True)
+
+    return {"imported": await run_in_threadpool(work)}
 
 
 @router.get("/export", name="export_document")

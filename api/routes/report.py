@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep
+from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep, capped_body
 from ponmodel.api.problems import PROBLEM_RESPONSES
-from ponmodel.document import parse_json
-from ponmodel.errors import DocumentError, ElementError
+from ponmodel.document import Document, parse_json
 from ponmodel.storage import export_document, import_document
 from ponmodel.topology.geojson import from_geojson, to_geojson
 from ponmodel.topology.report import report_csv, report_html, zone_report
@@ -87,14 +87,15 @@ async def import_geojson_route(
     Every unusable feature is returned at once (422, pointer ``/features/<index>`` and the
     reason) and nothing is written.
     """
-    limit = request.app.state.settings.max_body_bytes
-    body = await request.body()
-    if len(body) > limit:
-        raise DocumentError([ElementError("", f"body of {len(body)} bytes exceeds {limit} bytes")])
-    data = parse_json(body, source="request body")
-    base = export_document(engine)
-    merged = from_geojson(data, base, replace=replace)
-    rows = import_document(engine, merged, replace=True, validated=True)
+    body = await capped_body(request)
+
+    def work() -> tuple[Document, Document, dict[str, int]]:  # off the event loop
+        data = parse_json(body, source="request body")
+        base = export_document(engine)
+        merged = from_geojson(data, base, replace=replace)
+        return base, merged, import_document(engine, merged, replace=True, validated=True)
+
+    base, merged, rows = await run_in_threadpool(work)
     return {
         "imported": rows,
         "structures": len(merged["structures"]) - len(base["structures"]),
