@@ -99,6 +99,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # let SQLAlchemy emit BEGIN itself so a write transaction takes the lock up front
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, the driver we ship
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 

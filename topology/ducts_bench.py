@@ -329,6 +329,73 @@ def bench_ducts(n_ducts: int = 100_000, *, seed: int = 7, queries: int = 21) -> 
     }
 
 
+def bench_reservations(url: str, *, n_ducts: int = 4000, clients: int = 8,
+                       per_client: int = 50, seed: int = 7) -> dict[str, Any]:
+    """Reservation throughput with ``clients`` concurrent planners on the database at ``url``.
+
+    A fresh :func:`city_ducts` network is imported (replacing what ``url`` holds: use a
+    scratch database); each client then reserves ``per_client`` 12 mm cables on random
+    two-duct routes (so they contend for rows) as fast as it can, each reservation its own
+    locked transaction. Returns reservations per second, the conflicts, and the median and
+    p99 latency of one reservation (ms).
+    """
+    import threading
+
+    from ponmodel.errors import ConflictError
+    from ponmodel.reservations import reserve
+    from ponmodel.storage import drop_all, import_document, make_engine, migrate
+
+    doc = city_ducts(n_ducts, seed)
+    engine = make_engine(url)
+    drop_all(engine)
+    migrate(engine)
+    import_document(engine, doc, replace=True, validated=True)
+    ends: dict[str, list[str]] = {}
+    for d in doc["ducts"]:
+        if d["within"] is None:
+            ends.setdefault(d["from"], []).append(d["id"])
+            ends.setdefault(d["to"], []).append(d["id"])
+    pairs = [ids[:2] for ids in ends.values() if len(ids) >= 2]
+    latencies: list[float] = []
+    conflicts = [0]
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def client(i: int) -> None:
+        rng = random.Random(seed + i)
+        barrier.wait()
+        for _ in range(per_client):
+            route = rng.choice(pairs)
+            started = time.perf_counter()
+            try:
+                reserve(engine, operator="vnpt", ducts=list(route), outer_diameter_mm=12.0)
+            except ConflictError:
+                with lock:
+                    conflicts[0] += 1
+            with lock:
+                latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    drop_all(engine)
+    engine.dispose()
+    latencies.sort()
+    return {
+        "database": engine.dialect.name,
+        "clients": clients,
+        "reservations": len(latencies),
+        "conflicts": conflicts[0],
+        "per_second": len(latencies) / seconds,
+        "median_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+    }
+
+
 if __name__ == "__main__":  # pragma: no cover
     import json
     import sys
