@@ -454,6 +454,9 @@ def bench_viewer_cmd(
     seed: Annotated[int, typer.Option()] = 0,
     runs: Annotated[int, typer.Option(min=1, help="Page loads (median).")] = 3,
     zone: Annotated[str | None, typer.Option(help="Default: the zone with most ONTs.")] = None,
+    zones: Annotated[
+        int | None, typer.Option(min=1, help="Zones generated (default: one per 4,000 ONTs).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """First paint of the browser viewer in headless Chromium (navigation to the first
@@ -461,7 +464,8 @@ def bench_viewer_cmd(
     from ponmodel.topology.viewer_bench import bench_viewer, format_result
 
     try:
-        result = bench_viewer(onts, seed=seed, runs=runs, zone=zone, progress=not as_json)
+        result = bench_viewer(onts, seed=seed, runs=runs, zone=zone, zones=zones,
+                              progress=not as_json)
     except (RuntimeError, ImportError) as exc:
         _fail(exc, as_json)
     if as_json:
@@ -909,36 +913,32 @@ def reserve_create_cmd(
         _print_reservations([row], "reserved")
 
 
-@reserve_app.command("confirm")
-def reserve_confirm_cmd(reservation: str, database: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Turn an active reservation into its cable."""
+def _reservation_action(action: str, reservation: str, database: str | None,
+                        as_json: bool) -> None:
+    """Confirm or cancel a reservation and print it."""
+    from ponmodel import reservations
     from ponmodel.errors import PonmodelError
-    from ponmodel.reservations import confirm
 
     try:
-        row = confirm(_engine(database), reservation)
+        row = getattr(reservations, action)(_engine(database), reservation)
     except PonmodelError as exc:
         _fail(exc, as_json)
     if as_json:
         _print_json(row)
     else:
-        _print_reservations([row], "confirmed")
+        _print_reservations([row], row["status"])
+
+
+@reserve_app.command("confirm")
+def reserve_confirm_cmd(reservation: str, database: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Turn an active reservation into its cable."""
+    _reservation_action("confirm", reservation, database, as_json)
 
 
 @reserve_app.command("cancel")
 def reserve_cancel_cmd(reservation: str, database: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Release an active reservation's room."""
-    from ponmodel.errors import PonmodelError
-    from ponmodel.reservations import cancel
-
-    try:
-        row = cancel(_engine(database), reservation)
-    except PonmodelError as exc:
-        _fail(exc, as_json)
-    if as_json:
-        _print_json(row)
-    else:
-        _print_reservations([row], "cancelled")
+    _reservation_action("cancel", reservation, database, as_json)
 
 
 @reserve_app.command("list")
@@ -1056,6 +1056,40 @@ def bench_capacity_cmd(
     console.print(table)
     console.print(f"twin timed on {result['sampled_onts']:,} ONTs and scaled; "
                   f"peak RSS {result['peak_rss_mb']:.0f} MB")
+
+
+@bench_app.command("ducts")
+def bench_ducts_cmd(
+    ducts: Annotated[int, typer.Option(min=100, help="Ducts in the generated city.")] = 100_000,
+    postgres: Annotated[str | None, typer.Option(
+        help="Scratch PostgreSQL for the reservation throughput "
+        "(default: PONMODEL_TEST_DATABASE_URL).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Route and impact latency on a city of ducts; reservation throughput, 8 clients."""
+    import os
+
+    from ponmodel.topology.ducts_bench import bench_ducts, bench_reservations
+
+    result = bench_ducts(ducts)
+    url = postgres or os.environ.get("PONMODEL_TEST_DATABASE_URL")
+    if url:
+        result["reservations_postgresql"] = bench_reservations(url)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"duct benchmark: {ducts:,} ducts")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:,.3f}")
+        elif isinstance(value, dict):
+            for sub, v in value.items():
+                table.add_row(f"{key}.{sub}", f"{v:,.2f}" if isinstance(v, float) else str(v))
+        else:
+            table.add_row(key, str(value))
+    console.print(table)
 
 
 def main() -> None:

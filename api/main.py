@@ -22,9 +22,12 @@ from ponmodel.api.routes import (
     budget,
     capacity,
     documents,
+    ducts,
     elements,
+    report,
     reservations,
     topology,
+    viewer,
 )
 from ponmodel.document import NetworkDocument
 from ponmodel.settings import Settings
@@ -63,6 +66,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(budget.router)
     app.include_router(capacity.router)
     app.include_router(reservations.router)
+    app.include_router(ducts.router)
+    app.include_router(report.router)
+    app.include_router(viewer.router)
     _add_document_schema(app)
     return app
 
