@@ -993,7 +993,9 @@ class _Builder:
         if not bad:
             for drop, lo, _ in ctx.losses:  # a crushed drop or a dirty connector, on purpose
                 if rng.random() < opt.p_bad_drop:
-                    drop["extra_loss_db"] = round(high - lo + rng.uniform(0.5, 3.0), 1)
+                    # an ONT already past the window still gets some damage: never negative
+                    damage = round(high - lo + rng.uniform(0.5, 3.0), 1)
+                    drop["extra_loss_db"] = max(damage, 0.5)
             if used < a and ctx.made < room and first + ctx.made not in site_at:
                 self._close_ont(ctx, cabinet, sp1, out_sp1, low)
         return ctx.made

@@ -546,3 +546,11 @@ def test_hanoi_service_profiles_realistic(hanoi_fixture: dict[str, Any]) -> None
     assert all(p[0] == 500 and 1000 <= p[1] <= 2000 and p[2] == 10000 or p[2] <= 1000
                for p in sites_xgs)  # 5G, or 4G
     assert all(p[2] <= 2500 and p[5] <= 1250 for p in plans[("site_backhaul", "gpon")])
+
+
+def test_few_large_zones_stay_valid() -> None:
+    # found while benchmarking the viewer: with ~10,000 ONTs per zone a damaged drop on an ONT
+    # already past its loss window got a negative extra_loss_db
+    from ponmodel.document import validate_document
+
+    assert validate_document(generate_network(100_000, 0, zones=10)) == []
