@@ -35,7 +35,7 @@ class Paging(BaseModel):
 
 
 class OperatorFilters(Paging):
-    pass
+    """Operators have no filter besides paging."""
 
 
 class ZoneFilters(Paging):
