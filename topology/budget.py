@@ -177,7 +177,7 @@ def compute(forest: PonForest) -> BudgetResult:
     )
 
 
-def _limits(doc: Document) -> dict[str, tuple[float, int]]:
+def port_limits(doc: Document) -> dict[str, tuple[float, int]]:
     """Port id → (reach limit m, split limit): the port's override, else the technology's."""
     out: dict[str, tuple[float, int]] = {}
     for olt in doc.get("olts", []):
@@ -228,7 +228,7 @@ def network_budget(doc: Document, *, forest: PonForest | None = None) -> BudgetR
     forest = forest or pack_forest(doc)
     result = compute(forest)
     margin = forest.figures.safety_margin_db
-    limits = _limits(doc)
+    limits = port_limits(doc)
     splitters = {s["id"]: s for s in doc.get("splitters", [])}
     ont_node = forest.ont_node
     # plain Python lists: indexing numpy scalars one by one costs more than the loop itself

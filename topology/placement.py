@@ -42,7 +42,7 @@ import numpy as np
 from ponmodel import catalog
 from ponmodel.budget import BudgetResult, run_budget
 from ponmodel.document import Document
-from ponmodel.topology.budget import _limits, compute
+from ponmodel.topology.budget import compute, port_limits
 from ponmodel.topology.build import Topology, build_topology
 from ponmodel.topology.capacity import CapacityReport, network_capacity
 from ponmodel.topology.pack import PonForest, link_loss_db, pack_forest, splitter_leg_loss_db
@@ -137,7 +137,7 @@ def place(
         if link["from"] in structure_of:
             used_legs[link["from"]].append(link.get("leg"))
     olt_operator = {o["id"]: o["operator"] for o in doc.get("olts", [])}
-    limits = _limits(doc)
+    limits = port_limits(doc)
     port_load = {p.id: p for p in capacity.ports}
     guaranteed = {d: service[d].get("fixed_mbps", 0.0) + service[d].get("assured_mbps", 0.0)
                   for d in ("down", "up")}
