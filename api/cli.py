@@ -102,8 +102,16 @@ def _load(file: Path | None, database: str | None, zone: str | None = None) -> D
     from ponmodel.storage import export_document
     from ponmodel.topology.build import subset_for_zone
 
-    doc = read_document(file) if file is not None else export_document(_engine(database))
-    return subset_for_zone(doc, zone) if zone is not None else doc
+    if file is not None:
+        doc = read_document(file)
+        return subset_for_zone(doc, zone) if zone is not None else doc
+    engine = _engine(database)
+    if zone is None:
+        return export_document(engine)
+    from ponmodel.topology.build import load_zone
+
+    with engine.connect() as conn:  # only the zone's rows, not the whole network
+        return load_zone(conn, zone)
 
 
 def _topology(file: Path | None, database: str | None) -> Topology:
@@ -976,13 +984,16 @@ def bench_import_cmd(
 ) -> None:
     """Measure import and load-back of a generated network on SQLite (and PostgreSQL)."""
     from ponmodel.bench import bench_import
+    from ponmodel.topology.bench import zone_arrays
 
-    result = bench_import(onts, seed=seed, postgres_url=postgres, progress=not as_json)
+    result = bench_import(onts, seed=seed, postgres_url=postgres, progress=not as_json,
+                          after_import=zone_arrays)
     if as_json:
         _print_json(result)
         return
     table = Table(title=f"import benchmark: {onts:,} ONTs, {result['rows']:,} rows")
-    for column in ("database", "import s", "rows/s", "load s", "rows/s (load)"):
+    for column in ("database", "import s", "rows/s", "load s", "rows/s (load)",
+                   "one zone's arrays s"):
         table.add_column(column, justify="right")
     for db in result["databases"]:
         table.add_row(
@@ -991,6 +1002,7 @@ def bench_import_cmd(
             f"{db['import_rows_per_s']:,.0f}",
             f"{db['load_s']:.2f}",
             f"{db['load_rows_per_s']:,.0f}",
+            f"{db['zone_arrays_s']:.2f} ({db['zone_onts']:,} ONTs)",
         )
     console.print(table)
     console.print(

@@ -29,7 +29,8 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
 
 
 def bench_import(
-    onts: int, *, seed: int = 0, postgres_url: str | None = None, progress: bool = False
+    onts: int, *, seed: int = 0, postgres_url: str | None = None, progress: bool = False,
+    after_import: Callable[[Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Generate a network of ``onts`` ONTs, validate it, import it and load it back.
 
@@ -41,7 +42,8 @@ def bench_import(
     dict
         ``onts``, ``rows`` (table rows written), ``generate_s``, ``validate_s``,
         ``databases`` (per database: ``import_s``, ``import_rows_per_s``, ``load_s``,
-        ``load_rows_per_s``) and ``peak_rss_mb``.
+        ``load_rows_per_s``, and what ``after_import(engine)`` returns, such as the time
+        to load one zone's arrays) and ``peak_rss_mb``.
     """
     from ponmodel.document import load_document
     from ponmodel.generate import generate_network
@@ -90,6 +92,7 @@ def bench_import(
                     "import_rows_per_s": rows / import_s,
                     "load_s": load_s,
                     "load_rows_per_s": rows / load_s,
+                    **(after_import(engine) if after_import is not None else {}),
                 }
             )
             if name == "postgresql":

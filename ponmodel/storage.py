@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -622,19 +622,26 @@ def export_document(engine: Engine) -> Document:
         return export_with(conn)
 
 
+def network_meta(conn: Connection) -> dict[str, Any]:
+    """The stored network's ``name`` and ``defaults`` (as the document writes them)."""
+    net = conn.execute(select(*NetworkTable.__table__.columns)).mappings().first()
+    if net is None:
+        return {"name": None, "defaults": None}
+    defaults = {
+        "attenuation_db_per_km": _attenuation_of(net),
+        "connector_loss_db": net["connector_loss_db"],
+        "splice_loss_db": net["splice_loss_db"],
+        "safety_margin_db": net["safety_margin_db"],
+    }
+    return {
+        "name": net["name"],
+        "defaults": defaults if any(v is not None for v in defaults.values()) else None,
+    }
+
+
 def export_with(conn: Connection) -> Document:
     """:func:`export_document` on an open connection (inside a caller's transaction)."""
-    net = conn.execute(select(*NetworkTable.__table__.columns)).mappings().first()
-    doc: Document = {"format": FORMAT, "name": None, "defaults": None}
-    if net is not None:
-        doc["name"] = net["name"]
-        defaults = {
-            "attenuation_db_per_km": _attenuation_of(net),
-            "connector_loss_db": net["connector_loss_db"],
-            "splice_loss_db": net["splice_loss_db"],
-            "safety_margin_db": net["safety_margin_db"],
-        }
-        doc["defaults"] = defaults if any(v is not None for v in defaults.values()) else None
+    doc: Document = {"format": FORMAT, **network_meta(conn)}
     for key, kind in KIND_OF_COLLECTION.items():
         doc[key] = read_elements(conn, kind)[0]
     return doc
@@ -670,3 +677,39 @@ def drop_all(engine: Engine) -> None:
     SQLModel.metadata.drop_all(engine)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+# --------------------------------------------------------------------------- zone loads
+
+_CHUNK = 10_000
+"""Ids per ``IN (…)`` list: below SQLite's limit of bound parameters per statement."""
+
+
+def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for ident in ids:
+        batch.append(ident)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def elements_by_ids(conn: Connection, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Document elements of one kind with these ids (in chunks), ordered by id."""
+    out: list[dict[str, Any]] = []
+    for batch in _chunks(sorted(set(ids))):
+        out.extend(read_elements(conn, kind, ids=batch)[0])
+    out.sort(key=lambda e: e["id"])
+    return out
+
+
+def column_where_in(conn: Connection, table: Any, columns: Sequence[str], key: str,
+                    values: Iterable[str]) -> list[tuple[Any, ...]]:
+    """Rows (only ``columns``) of ``table`` whose ``key`` is one of ``values`` (chunked)."""
+    rows: list[tuple[Any, ...]] = []
+    cols = [table.c[c] for c in columns]
+    for batch in _chunks(sorted(set(values))):
+        rows.extend(tuple(r) for r in conn.execute(select(*cols).where(table.c[key].in_(batch))))
+    return rows

@@ -262,3 +262,25 @@ def bench_placement(repeats: int = 21) -> dict[str, Any]:
         found += bool(answer["candidates"])
     return {"queries": repeats, "median_s": statistics.median(times), "max_s": max(times),
             "with_candidates": found}
+
+
+def zone_arrays(engine: Any) -> dict[str, Any]:
+    """Time to load the largest zone from the database (targeted queries) and pack its PON
+    forest into the kernel's arrays: median of 3."""
+    from ponmodel.storage import read_elements
+    from ponmodel.topology.build import load_zone
+
+    with engine.connect() as conn:
+        counts: dict[str, int] = {}
+        for z in read_elements(conn, "zone")[0]:
+            counts[z["id"]] = read_elements(conn, "ont", filters={"zone": z["id"]}, limit=1)[1]
+        zone = max(counts, key=lambda z: (counts[z], z))
+        box: list[Any] = []
+
+        def load() -> None:
+            box[:] = [pack_forest(load_zone(conn, zone))]
+
+        seconds = median_time(load, 3)
+    forest = box[0]
+    return {"zone": zone, "zone_onts": len(forest.ont_ids), "zone_nodes": forest.node_count,
+            "zone_arrays_s": seconds}

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+from sqlalchemy import Connection, select
 
 from ponmodel.document import COLLECTIONS, KIND_OF_COLLECTION, Document
 from ponmodel.errors import NotFoundError
@@ -193,3 +194,99 @@ def subset_for_zone(doc: Document, zone_id: str) -> Document:
         k: out.get(k, []) if k in COLLECTIONS else out.get(k)
         for k in ("format", "name", "defaults", *COLLECTIONS)
     }
+
+
+def load_zone(conn: Connection, zone_id: str) -> Document:
+    """The part of the stored network that concerns one zone, read with targeted queries.
+
+    The same document as ``subset_for_zone(export_document(engine), zone_id)`` (tested on
+    every Hanoi zone, on both databases), without reading the whole network: the zone's
+    structures, the PON trees reaching into it (walked up and down the link table), the ducts
+    touching it and the cables in them or carrying its links are selected by id; then
+    :func:`subset_for_zone` applies the exact rule to that superset.
+
+    Raises
+    ------
+    NotFoundError
+        No zone has this id.
+    """
+    from ponmodel import storage
+    from ponmodel.elements import (
+        CableDuctTable,
+        DuctTable,
+        LinkCableTable,
+        LinkTable,
+        OltTable,
+        OntTable,
+        PortTable,
+        SplitterTable,
+        StructureTable,
+    )
+
+    link = LinkTable.__table__
+    zones = storage.read_elements(conn, "zone")[0]
+    if zone_id not in {z["id"] for z in zones}:
+        raise NotFoundError(kind="zone", element_id=zone_id)
+    structure = StructureTable.__table__
+    in_zone = {r[0] for r in conn.execute(
+        select(structure.c.id).where(structure.c.zone == zone_id))}
+    olts = {r[0] for r in storage.column_where_in(conn, OltTable.__table__, ["id"], "structure",
+                                                  in_zone)}
+    frontier = {r[0] for t in (SplitterTable.__table__, OntTable.__table__)
+                for r in storage.column_where_in(conn, t, ["id"], "structure", in_zone)}
+    sites = storage.read_elements(conn, "site", filters={"zone": zone_id})[0]
+    frontier |= {s["backhaul_ont"] for s in sites if s.get("backhaul_ont")}
+    roots: set[str] = set()
+    seen: set[str] = set()
+    while frontier:  # up to the ports
+        seen |= frontier
+        parents = {r[0] for r in storage.column_where_in(conn, link, ["from_id"], "to_id",
+                                                         frontier)}
+        roots |= parents
+        frontier = parents - seen
+    port = PortTable.__table__
+    olts |= {r[0] for r in storage.column_where_in(conn, port, ["olt_id"], "id", roots)}
+    ports = {r[0] for r in storage.column_where_in(conn, port, ["id"], "olt_id", olts)}
+    links: set[str] = set()
+    nodes: set[str] = set()
+    frontier = set(ports)
+    while frontier:  # down the trees
+        rows = storage.column_where_in(conn, link, ["id", "to_id"], "from_id", frontier)
+        links |= {r[0] for r in rows}
+        frontier = {r[1] for r in rows} - nodes
+        nodes |= frontier
+    duct = DuctTable.__table__
+    ducts = {r[0] for key in ("from_id", "to_id")
+             for r in storage.column_where_in(conn, duct, ["id"], key, in_zone)}
+    cables = {r[0] for r in storage.column_where_in(conn, LinkCableTable.__table__, ["cable_id"],
+                                                    "link_id", links)}
+    cables |= {r[0] for r in storage.column_where_in(conn, CableDuctTable.__table__,
+                                                     ["cable_id"], "duct_id", ducts)}
+    ducts |= {r[0] for r in storage.column_where_in(conn, CableDuctTable.__table__, ["duct_id"],
+                                                    "cable_id", cables)}
+    ducts |= {r[0] for r in storage.column_where_in(conn, duct, ["id"], "within", ducts)}
+    hosts = {r[0] for r in storage.column_where_in(conn, duct, ["within"], "id", ducts) if r[0]}
+    while hosts - ducts:
+        ducts |= hosts
+        hosts = {r[0] for r in storage.column_where_in(conn, duct, ["within"], "id", hosts)
+                 if r[0]}
+    doc: Document = {"format": "ponmodel/1", "name": None, "defaults": None}
+    network = storage.network_meta(conn)
+    doc.update(network)
+    doc["zones"] = zones
+    doc["operators"] = storage.read_elements(conn, "operator")[0]
+    doc["olts"] = storage.elements_by_ids(conn, "olt", olts)
+    doc["splitters"] = storage.elements_by_ids(conn, "splitter", nodes)
+    doc["onts"] = storage.elements_by_ids(conn, "ont", nodes)
+    doc["links"] = storage.elements_by_ids(conn, "link", links)
+    doc["cables"] = storage.elements_by_ids(conn, "cable", cables)
+    doc["ducts"] = storage.elements_by_ids(conn, "duct", ducts)
+    doc["sites"] = sites
+    referenced = set(in_zone)
+    for key in ("olts", "splitters", "onts"):
+        referenced |= {e["structure"] for e in doc[key]}
+    referenced |= {s["structure"] for s in sites if s.get("structure")}
+    for d in doc["ducts"]:
+        referenced |= {d["from"], d["to"]}
+    doc["structures"] = storage.elements_by_ids(conn, "structure", referenced)
+    return subset_for_zone(doc, zone_id)

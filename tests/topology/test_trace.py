@@ -175,3 +175,19 @@ def test_zone_subset_of_hanoi_is_valid_and_complete() -> None:
 def test_zone_subset_unknown_zone() -> None:
     with pytest.raises(NotFoundError, match="no zone with id 'atlantis'"):
         subset_for_zone(_network(), "atlantis")
+
+
+def test_load_zone_reads_the_same_as_the_subset_of_everything(engine) -> None:  # type: ignore[no-untyped-def]
+    from ponmodel.document import canonical
+    from ponmodel.storage import export_document, import_document
+    from ponmodel.topology.build import load_zone
+
+    doc = load_document(fixture_doc("hanoi.json"))
+    import_document(engine, doc, validated=True)
+    everything = export_document(engine)
+    with engine.connect() as conn:
+        for zone in doc["zones"]:
+            assert canonical(load_zone(conn, zone["id"])) == canonical(
+                subset_for_zone(everything, zone["id"])), zone["id"]
+        with pytest.raises(NotFoundError):
+            load_zone(conn, "atlantis")
