@@ -268,13 +268,7 @@ class _Query:
         while heap:
             _, g, n = pop(heap)
             if n == target:
-                nodes = [n]
-                ducts = []
-                while n != source:
-                    n, e = prev[n]
-                    nodes.append(n)
-                    ducts.append(e)
-                return _Path(g, tuple(reversed(nodes)), tuple(reversed(ducts)))
+                return _unwind(prev, source, n, g)
             if n in closed:
                 continue
             closed.add(n)
@@ -381,13 +375,7 @@ class _Query:
         while heap:
             _, g, n = pop(heap)
             if n == target:
-                out = [n]
-                hops = []
-                while n != spur:
-                    n, e = prev[n]
-                    out.append(n)
-                    hops.append(e)
-                return _Path(g, tuple(reversed(out)), tuple(reversed(hops)))
+                return _unwind(prev, spur, n, g)
             if n in closed:
                 continue
             closed.add(n)
@@ -466,6 +454,18 @@ class _Query:
         if self.direct_ok[e]:
             return idx.duct_ids[e], False
         return idx.free_inner_ids[options[0]], True
+
+
+def _unwind(prev: dict[int, tuple[int, int]], start: int, end: int, length: float) -> _Path:
+    """The path a search found, read back from ``end`` to ``start`` through ``prev``."""
+    nodes = [end]
+    ducts = []
+    n = end
+    while n != start:
+        n, e = prev[n]
+        nodes.append(n)
+        ducts.append(e)
+    return _Path(length, tuple(reversed(nodes)), tuple(reversed(ducts)))
 
 
 def _as_index(topo_or_doc: Topology | Document | RoutingIndex) -> RoutingIndex:
