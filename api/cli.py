@@ -35,6 +35,9 @@ app.add_typer(bench_app, name="bench")
 reserve_app = typer.Typer(help="Reservations of duct room for planned cables (database).",
                           no_args_is_help=True)
 app.add_typer(reserve_app, name="reserve")
+keys_app = typer.Typer(help="API keys: admin | planner | viewer, optionally of one operator.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -75,8 +78,9 @@ def _print_json(value: Any) -> None:
 def _fail(exc: Exception, as_json: bool) -> NoReturn:
     """Report a domain error and exit with its code."""
     from ponmodel.errors import DocumentError
+    from ponmodel.keys import KeyRequestError
 
-    code = EXIT_INVALID if isinstance(exc, DocumentError) else EXIT_FAILURE
+    code = EXIT_INVALID if isinstance(exc, DocumentError | KeyRequestError) else EXIT_FAILURE
     if as_json:
         body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc).splitlines()[0]}
         if isinstance(exc, DocumentError):
@@ -280,6 +284,9 @@ def generate_cmd(
         console.print(f"wrote {out} ({len(doc['onts'])} ONTs, {len(data) / 1e6:.1f} MB)")
 
 
+DEMO_KEY_NAME = "demo admin"
+
+
 @app.command("demo")
 def demo_cmd(database: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Load the Hanoi demonstration network into the database (replacing what is there)."""
@@ -293,17 +300,26 @@ def demo_cmd(database: DbOpt = None, as_json: JsonOpt = False) -> None:
         from ponmodel.generate import hanoi_network
 
         doc = load_document(hanoi_network())
-    rows = import_document(_engine(database), doc, replace=True, validated=True)
+    engine = _engine(database)
+    rows = import_document(engine, doc, replace=True, validated=True)
+    from ponmodel.keys import create_key, list_keys, revoke_key
     from ponmodel.settings import Settings
 
+    for old in list_keys(engine):  # one demo key at a time
+        if old["name"] == DEMO_KEY_NAME and old["revoked_at"] is None:
+            revoke_key(engine, old["id"])
+    _, token = create_key(engine, role="admin", name=DEMO_KEY_NAME)
     url = database or Settings().database_url
     if as_json:
-        _print_json({"database": url, "imported": rows})
+        _print_json({"database": url, "imported": rows, "admin_key": token})
     else:
         console.print(
             f"loaded the Hanoi network into {url}: {rows['zone']} zones, {rows['olt']} OLTs, "
             f"{rows['ont']} ONTs, {rows['duct']} ducts, {rows['site']} mobile sites"
         )
+        console.print(f"local admin key (shown once): {token}", soft_wrap=True)
+        console.print("send it as 'Authorization: Bearer <key>' to write; on this machine the "
+                      "viewer (http://127.0.0.1:8000/viewer) reads without a key")
 
 
 @app.command("serve")
@@ -889,6 +905,63 @@ def _print_reservations(rows: list[dict[str, Any]], title: str) -> None:
         table.add_row(r["id"], r["operator"], r["cable_id"], f"{r['outer_diameter_mm']:g}",
                       r["status"], r["expires_at"][:19], " → ".join(r["ducts"]))
     console.print(table)
+
+
+@keys_app.command("create")
+def keys_create_cmd(
+    role: Annotated[str, typer.Option(help="admin | planner | viewer")],
+    operator: Annotated[str | None, typer.Option(
+        help="The operator a planner writes for (required) or a viewer reads.")] = None,
+    name: Annotated[str | None, typer.Option(help="Who holds the key.")] = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a key and print its token, once: only its hash is stored."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.keys import create_key
+
+    try:
+        record, token = create_key(_engine(database), role=role, operator=operator, name=name)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json({**record, "token": token})
+    else:
+        scope = f" of {record['operator']}" if record["operator"] else ""
+        console.print(f"{record['role']} key{scope} {record['id']} ({record['name']})")
+        console.print(f"token (shown once): {token}", soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list_cmd(database: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Every key, newest first (never their secrets)."""
+    from ponmodel.keys import list_keys
+
+    keys = list_keys(_engine(database))
+    if as_json:
+        _print_json(keys)
+        return
+    table = Table("id", "name", "role", "operator", "created", "revoked")
+    for k in keys:
+        table.add_row(k["id"], k["name"], k["role"], k["operator"] or "",
+                      k["created_at"][:19], (k["revoked_at"] or "")[:19])
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke_cmd(key_id: str, database: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Revoke a key: every later request with it gets 401."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.keys import revoke_key
+
+    try:
+        record = revoke_key(_engine(database), key_id)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(record)
+    else:
+        console.print(f"revoked key {record['id']} ({record['name']}) at {record['revoked_at']}")
 
 
 @reserve_app.command("create")

@@ -7,8 +7,13 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from sqlalchemy import Connection, Engine
 
+from ponmodel.access import LOOPBACK_VIEWER, Principal
+from ponmodel.errors import AuthenticationError
+from ponmodel.keys import authenticate
+from ponmodel.scope import redact
 from ponmodel.storage import export_with, revision
 from ponmodel.topology.build import Topology, build_topology, subset_for_zone
 
@@ -33,40 +38,85 @@ def get_connection(engine: EngineDep) -> Iterator[Connection]:
 ConnectionDep = Annotated[Connection, Depends(get_connection)]
 
 
+_BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
+                     description="An API key from `ponmodel keys create`: 'Bearer pm_…'.")
+"""Declares the bearer scheme in OpenAPI; the header itself is read below."""
+
+
+def get_principal(request: Request, engine: EngineDep,
+                  _declared: Annotated[Any, Depends(_BEARER)] = None) -> Principal:
+    """Who is asking: the holder of the bearer key, or on this machine's loopback address
+    without a key (and without proxy headers) the read-only local viewer when
+    ``settings.local_viewer`` allows it.
+
+    Raises
+    ------
+    AuthenticationError
+        No key (from elsewhere), or a malformed, unknown or revoked key.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
+        settings = request.app.state.settings
+        host = request.client.host if request.client else ""
+        proxied = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+        if settings.local_viewer and host in _LOOPBACK and not proxied:
+            return LOOPBACK_VIEWER
+        msg = "this request needs an API key: 'Authorization: Bearer pm_…' " \
+              "(create one with `ponmodel keys create`)"
+        raise AuthenticationError(msg)
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        msg = "the Authorization header must read 'Bearer <API key>'"
+        raise AuthenticationError(msg)
+    return authenticate(engine, token.strip())
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1"})
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
 class TopologyCache:
-    """The whole network's topology, rebuilt only when the stored revision changes.
+    """The network's topology per reader scope, rebuilt only when the stored revision
+    changes.
 
     Building it costs one export of the database; every write bumps the revision
-    (:func:`ponmodel.storage.revision`), so readers never see a stale graph.
+    (:func:`ponmodel.storage.revision`), so readers never see a stale graph. A scope (an
+    operator) gets the topology of :func:`ponmodel.scope.redact`'s document, built once per
+    revision from the whole network's.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._revision: int | None = None
-        self._topology: Topology | None = None
-        self._zones: dict[str, Topology] = {}
+        self._topologies: dict[tuple[str | None, str | None], Topology] = {}
         self._memo: dict[Hashable, Any] = {}
 
-    def get(self, conn: Connection, zone: str | None = None) -> Topology:
-        """The topology of the network, or of one zone."""
+    def get(self, conn: Connection, zone: str | None = None, scope: str | None = None
+            ) -> Topology:
+        """The topology of the network, or of one zone, as ``scope`` may read it."""
         current = revision(conn)
         with self._lock:
-            if self._topology is None or self._revision != current:
-                self._topology = build_topology(export_with(conn))
+            if self._revision != current or (None, None) not in self._topologies:
+                self._topologies = {(None, None): build_topology(export_with(conn))}
                 self._revision = current
-                self._zones = {}
                 self._memo = {}
-            if zone is None:
-                return self._topology
-            if zone not in self._zones:
-                self._zones[zone] = build_topology(subset_for_zone(self._topology.doc, zone))
-            return self._zones[zone]
+            whole = self._topologies[(None, None)]
+            if (scope, None) not in self._topologies:  # scope is not None here
+                self._topologies[(scope, None)] = build_topology(
+                    redact(whole.doc, scope)  # type: ignore[arg-type]
+                )
+            if (scope, zone) not in self._topologies:  # zone is not None here
+                scoped = self._topologies[(scope, None)]
+                self._topologies[(scope, zone)] = build_topology(
+                    subset_for_zone(scoped.doc, zone)  # type: ignore[arg-type]
+                )
+            return self._topologies[(scope, zone)]
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
-             zone: str | None = None) -> T:
-        """``compute(topology)`` for this revision, computed once per ``key``."""
-        topology = self.get(conn, zone)
-        full_key = (key, zone)
+             zone: str | None = None, scope: str | None = None) -> T:
+        """``compute(topology)`` for this revision and scope, computed once per ``key``."""
+        topology = self.get(conn, zone, scope)
+        full_key = (key, zone, scope)
         with self._lock:
             if full_key in self._memo:
                 return self._memo[full_key]  # type: ignore[no-any-return]
@@ -76,22 +126,57 @@ class TopologyCache:
         return value
 
 
-def get_topology(request: Request, conn: ConnectionDep) -> Topology:
-    """The cached topology of the whole network."""
+class ScopedCache:
+    """The topology cache as one principal reads it: every route reads through this, so
+    what it computes is scoped by construction."""
+
+    def __init__(self, cache: TopologyCache, principal: Principal) -> None:
+        self.cache = cache
+        self.principal = principal
+        self.scope = principal.scope
+
+    def get(self, conn: Connection, zone: str | None = None) -> Topology:
+        """The topology of the network, or of one zone, in this principal's scope."""
+        return self.cache.get(conn, zone, self.scope)
+
+    def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
+             zone: str | None = None) -> T:
+        """``compute(topology)`` in this principal's scope, computed once per revision."""
+        return self.cache.memo(conn, key, compute, zone, self.scope)
+
+
+def get_cache(request: Request, principal: PrincipalDep) -> ScopedCache:
+    """The application's topology cache, as the asking principal may read it."""
     cache: TopologyCache = request.app.state.topology_cache
+    return ScopedCache(cache, principal)
+
+
+CacheDep = Annotated[ScopedCache, Depends(get_cache)]
+
+
+def get_topology(cache: CacheDep, conn: ConnectionDep) -> Topology:
+    """The cached topology of the whole network, in the principal's scope."""
     return cache.get(conn)
 
 
 TopologyDep = Annotated[Topology, Depends(get_topology)]
 
 
-def get_cache(request: Request) -> TopologyCache:
-    """The application's topology cache."""
-    cache: TopologyCache = request.app.state.topology_cache
-    return cache
+LIST_QUERY_PARAMETERS = frozenset({"element"})
+"""Query parameters that take several values (``/impact?element=D1&element=D2``)."""
 
 
-CacheDep = Annotated[TopologyCache, Depends(get_cache)]
+def single_valued_query(request: Request) -> None:
+    """Refuse a query parameter given more than once where it takes one value (a silent
+    'last one wins' would hide a client's mistake)."""
+    from fastapi import HTTPException
+
+    params = request.query_params
+    for name in params:
+        count = len(params.getlist(name))
+        if count > 1 and name not in LIST_QUERY_PARAMETERS:
+            raise HTTPException(422, f"query parameter {name!r} is given {count} times; "
+                                     "it takes one value")
 
 
 async def capped_body(request: Request) -> bytes:

@@ -11,14 +11,16 @@ Examples
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from ponmodel import __version__
 from ponmodel.api import problems
-from ponmodel.api.deps import TopologyCache
+from ponmodel.api.deps import TopologyCache, get_principal, single_valued_query
+from ponmodel.api.limits import TimeLimit
 from ponmodel.api.routes import (
+    audit,
     budget,
     capacity,
     documents,
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or make_engine(settings.database_url)
     migrate(engine)
     app = FastAPI(
+        dependencies=[Depends(single_valued_query)],
         title="ponmodel",
         version=__version__,
         summary="XGS-PON fibre network inventory and capacity modeller.",
@@ -60,15 +63,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
 
-    app.include_router(elements.router)
-    app.include_router(documents.router)
-    app.include_router(topology.router)
-    app.include_router(budget.router)
-    app.include_router(capacity.router)
-    app.include_router(reservations.router)
-    app.include_router(ducts.router)
-    app.include_router(report.router)
-    app.include_router(viewer.router)
+    # Every data route needs a key (or the loopback viewer); the document schema, the
+    # viewer's page and its static files carry no data and stay open.
+    keyed = [Depends(get_principal)]
+    for module in (elements, topology, budget, capacity, reservations, ducts, report, audit):
+        app.include_router(module.router, dependencies=keyed)
+    app.include_router(documents.router)  # import: admin; export: scoped (per route)
+    app.include_router(viewer.router)  # its data routes read through the scoped cache
+    app.add_middleware(TimeLimit, settings=settings)
     _add_document_schema(app)
     return app
 

@@ -17,7 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ponmodel.catalog import CatalogError
 from ponmodel.document import pointer
-from ponmodel.errors import ConflictError, DocumentError, NotFoundError, PonmodelError
+from ponmodel.errors import (
+    AuthenticationError,
+    ConflictError,
+    DocumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    PonmodelError,
+)
 
 log = logging.getLogger("ponmodel.api")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -46,6 +53,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": title}
     for status, title in (
         (400, "Bad request"),
+        (401, "No valid API key"),
+        (403, "Not allowed for this key"),
         (404, "Not found"),
         (409, "Conflict"),
         (413, "Request body too large"),
@@ -97,6 +106,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
         return problem(409, "Conflict", str(exc), kind="/problems/conflict")
+
+    @app.exception_handler(AuthenticationError)
+    async def _unauthenticated(_: Request, exc: AuthenticationError) -> JSONResponse:
+        return problem(401, "Unauthorized", str(exc), kind="/problems/unauthorized",
+                       headers={"WWW-Authenticate": 'Bearer realm="ponmodel"'})
+
+    @app.exception_handler(PermissionDeniedError)
+    async def _forbidden(_: Request, exc: PermissionDeniedError) -> JSONResponse:
+        return problem(403, "Forbidden", str(exc), kind="/problems/forbidden")
 
     @app.exception_handler(CatalogError)
     async def _catalog(_: Request, exc: CatalogError) -> JSONResponse:

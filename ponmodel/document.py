@@ -368,6 +368,60 @@ def _validate(raw: Any) -> tuple[list[ElementError], Document]:
     return problems, doc
 
 
+def validate_element(key: str, element: Any, known: dict[str, str]) -> dict[str, Any]:
+    """One element outside a document, as an edit sends it: its fields and the rules on its
+    own values and references; return it with its optional keys filled in.
+
+    Parameters
+    ----------
+    key : str
+        Its collection, e.g. ``"onts"``.
+    element : Any
+        The parsed element (its ``id`` included).
+    known : dict of str to str
+        Id → kind of the stored elements it may refer to (an id missing here does not
+        exist).
+
+    Raises
+    ------
+    DocumentError
+        Every problem, with JSON pointers relative to the element (``/service/up/max_mbps``).
+
+    Examples
+    --------
+    >>> ont = {"id": "N1", "structure": "B9", "kind": "enterprise",
+    ...        "service": {"down": {"max_mbps": 100}, "up": {"max_mbps": 100}}}
+    >>> validate_element("onts", ont, {"B1": "structure"})
+    Traceback (most recent call last):
+    ...
+    ponmodel.errors.DocumentError: invalid network document: 1 problem(s)
+      /structure: N1: structure refers to 'B9', which does not exist
+    """
+    model = COLLECTIONS[key]
+    raw = {key: [element]}
+    valid, problems = _check_shape([element], model, (), raw, single=True)
+    if valid:
+        valid_by: dict[str, list[tuple[int, dict[str, Any]]]] = {k: [] for k in COLLECTIONS}
+        valid_by[key] = [(0, with_defaults(model, valid[0][1]))]
+        checker = _Checker(raw, valid_by)
+        checker.kind_of.update(known)
+        checker.kind_of[element["id"]] = KIND_OF_COLLECTION[key]
+        checker.check_references()
+        checker.check_values()
+        prefix = pointer(key, 0)
+        problems.extend(
+            ElementError(p.pointer.removeprefix(prefix), p.message, p.element_id, p.field)
+            for p in checker.problems
+        )
+    ident = element.get("id") if isinstance(element, dict) else None
+    if problems:
+        raise DocumentError([
+            p if p.element_id else ElementError(p.pointer, p.message, ident, p.field)
+            for p in problems
+        ])
+    return valid_by[key][0][1]
+
+
 def _check_shape(
     items: list[Any],
     model: type[BaseModel],

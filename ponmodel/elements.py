@@ -111,6 +111,11 @@ class ElementTable(SQLModel, table=True):
     __table_args__ = {"sqlite_with_rowid": False}
     id: str = Field(primary_key=True)
     kind: str
+    version: int = Field(
+        default=1,
+        sa_column_kwargs={"server_default": "1"},
+        description="Raised by one at every edit of the element: the optimistic lock.",
+    )
 
 
 # --------------------------------------------------------------------------- operators, zones
@@ -708,3 +713,41 @@ class ReservationDuctTable(SQLModel, table=True):
     reservation_id: str = Field(foreign_key="reservation.id", primary_key=True)
     position: int = Field(primary_key=True)
     duct_id: str = Field(foreign_key="duct.id")
+
+
+# --------------------------------------------------------------------------- access and audit
+
+
+class ApiKeyTable(SQLModel, table=True):
+    """An API key: only the SHA-256 of its secret is stored (the secret is shown once).
+
+    Not part of the network document, and kept when a network is replaced; ``operator``
+    is therefore not a foreign key (it is checked when the key is created).
+    """
+
+    __tablename__ = "api_key"
+    __table_args__ = _WITHOUT_ROWID
+    id: str = Field(primary_key=True, description="Public key id, the token's first part.")
+    name: str = Field(description="Who or what holds the key.")
+    role: str = Field(description="admin | planner | viewer")
+    operator: str | None = Field(default=None, description="The operator a key is scoped to.")
+    secret_sha256: str = Field(description="Hex SHA-256 of the token's secret part.")
+    created_at: datetime = Field(description="UTC.")
+    revoked_at: datetime | None = Field(default=None, description="UTC; revoked keys fail.")
+
+
+class AuditTable(SQLModel, table=True):
+    """Who changed what, written in the same transaction as the change itself."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True, description="UTC.")
+    actor: str = Field(index=True, description="Key id, or 'local' for the command line.")
+    actor_name: str
+    role: str
+    operator: str | None = None
+    action: str = Field(description="import | edit | reserve | confirm | cancel")
+    kind: str | None = Field(default=None, description="Element kind, when one element changed.")
+    element_id: str | None = Field(default=None, index=True)
+    before: str | None = Field(default=None, description="JSON of the element before.")
+    after: str | None = Field(default=None, description="JSON of the element after.")

@@ -74,3 +74,28 @@ class ConflictError(PonmodelError):
 
 class InventoryNotEmptyError(ConflictError):
     """An import into a database that already holds a network, without ``replace``."""
+
+
+class AuthenticationError(PonmodelError):
+    """A request without a valid key (missing, unknown, malformed or revoked)."""
+
+
+class PermissionDeniedError(PonmodelError):
+    """A valid key whose role or operator does not allow the action."""
+
+    def __init__(self, message: str, element_id: str | None = None) -> None:
+        self.element_id = element_id
+        super().__init__(message)
+
+
+class StaleVersionError(ConflictError):
+    """An edit based on a version of the element that another edit has replaced."""
+
+    def __init__(self, element_id: str, sent: int, current: int) -> None:
+        self.sent = sent
+        self.current = current
+        super().__init__(
+            f"{element_id!r} is at version {current}, the edit was based on version {sent}: "
+            "read it again and reapply the change",
+            element_id,
+        )

@@ -32,7 +32,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
 
-from ponmodel import catalog
+from ponmodel import audit, catalog
+from ponmodel.access import LOCAL_ADMIN, Principal, require_write
 from ponmodel.document import route_breaks
 from ponmodel.elements import (
     CableDuctTable,
@@ -119,6 +120,7 @@ def reserve(
     reservation_id: str | None = None,
     ttl_s: float = DEFAULT_TTL_S,
     now: datetime | None = None,
+    actor: Principal = LOCAL_ADMIN,
 ) -> dict[str, Any]:
     """Hold room for a planned cable along ``ducts`` (in route order).
 
@@ -134,9 +136,13 @@ def reserve(
         The id the cable takes when confirmed (default ``CB-<reservation id>``).
     ttl_s : float
         Seconds until the reservation lapses unless confirmed.
+    actor : Principal
+        Who asks (recorded in the audit log); a planner reserves only for its operator.
 
     Raises
     ------
+    PermissionDeniedError
+        ``actor`` may not write for ``operator``.
     ConflictError
         A duct of the route has no room left (named, with its fill), or the ids are taken.
     NotFoundError
@@ -144,6 +150,7 @@ def reserve(
     ReservationError
         The route is broken or the cable is not described.
     """
+    require_write(actor, operator)
     if not ducts:
         msg = "a reservation needs a route of at least one duct"
         raise ReservationError(msg)
@@ -201,7 +208,9 @@ def reserve(
             {"reservation_id": ident, "position": i, "duct_id": d} for i, d in enumerate(ducts)
         ])
         bump_revision(conn)
-        return _read(conn, ident, now)
+        created = _read(conn, ident, now)
+        audit.record(conn, actor, "reserve", kind="reservation", element_id=ident, after=created)
+        return created
 
 
 def _check_ids_free(conn: Connection, ident: str, cable: str, now: datetime) -> None:
@@ -253,17 +262,21 @@ def _lock_reservation(conn: Connection, ident: str) -> dict[str, Any]:
     return dict(row)
 
 
-def confirm(engine: Engine, reservation_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+def confirm(engine: Engine, reservation_id: str, *, now: datetime | None = None,
+            actor: Principal = LOCAL_ADMIN) -> dict[str, Any]:
     """Turn an active reservation into its cable (same transaction: all or nothing).
 
     Raises
     ------
+    PermissionDeniedError
+        ``actor`` may not write for the reservation's operator.
     ConflictError
         The reservation is not active (confirmed, cancelled or lapsed).
     """
     now = now or _now()
     with write_transaction(engine) as conn:
         row = _lock_reservation(conn, reservation_id)
+        require_write(actor, row["operator"], reservation_id)
         current = _public(row, [], now)["status"]
         if current != "reserved":
             msg = (f"reservation {reservation_id!r} is {current}; "
@@ -271,7 +284,9 @@ def confirm(engine: Engine, reservation_id: str, *, now: datetime | None = None)
             raise ConflictError(msg, element_id=reservation_id)
         ducts = [d for (d,) in conn.execute(select(_RD.c.duct_id).where(
             _RD.c.reservation_id == reservation_id).order_by(_RD.c.position))]
-        conn.execute(ElementTable.__table__.insert().values(id=row["cable_id"], kind="cable"))
+        conn.execute(
+            ElementTable.__table__.insert().values(id=row["cable_id"], kind="cable", version=1)
+        )
         conn.execute(_C.insert().values(
             id=row["cable_id"], operator=row["operator"], fibre_count=row["fibre_count"],
             outer_diameter_mm=row["outer_diameter_mm"],
@@ -282,26 +297,36 @@ def confirm(engine: Engine, reservation_id: str, *, now: datetime | None = None)
         conn.execute(_R.update().where(_R.c.id == reservation_id).values(
             status="confirmed", confirmed_at=now))
         bump_revision(conn)
-        return _read(conn, reservation_id, now)
+        confirmed = _read(conn, reservation_id, now)
+        audit.record(conn, actor, "confirm", kind="reservation", element_id=reservation_id,
+                     before=_public(row, confirmed["ducts"], now), after=confirmed)
+        return confirmed
 
 
-def cancel(engine: Engine, reservation_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+def cancel(engine: Engine, reservation_id: str, *, now: datetime | None = None,
+           actor: Principal = LOCAL_ADMIN) -> dict[str, Any]:
     """Release an active reservation's room.
 
     Raises
     ------
+    PermissionDeniedError
+        ``actor`` may not write for the reservation's operator.
     ConflictError
         The reservation was already confirmed or cancelled.
     """
     now = now or _now()
     with write_transaction(engine) as conn:
         row = _lock_reservation(conn, reservation_id)
+        require_write(actor, row["operator"], reservation_id)
         if row["status"] != "reserved":
             msg = f"reservation {reservation_id!r} is {row['status']}; it cannot be cancelled"
             raise ConflictError(msg, element_id=reservation_id)
         conn.execute(_R.update().where(_R.c.id == reservation_id).values(status="cancelled"))
         bump_revision(conn)
-        return _read(conn, reservation_id, now)
+        cancelled = _read(conn, reservation_id, now)
+        audit.record(conn, actor, "cancel", kind="reservation", element_id=reservation_id,
+                     before=_public(row, cancelled["ducts"], now), after=cancelled)
+        return cancelled
 
 
 def list_reservations(engine: Engine, *, operator: str | None = None, status: str | None = None,

@@ -36,3 +36,17 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024, ge=1024, description="Largest request body accepted, bytes."
     )
     page_size_max: int = Field(default=1000, ge=1, description="Largest page of a list endpoint.")
+    local_viewer: bool = Field(
+        default=True,
+        description="Requests from this machine's loopback address without a key and without "
+        "proxy headers read everything as a viewer (the local demo). Set false when a "
+        "reverse proxy on the same machine forwards requests without X-Forwarded-For.",
+    )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, description="A request (other than an import) still running "
+        "after this many seconds gets 503. The answer is abandoned, not the work: a write "
+        "that was under way either commits or rolls back whole (see the audit log).",
+    )
+    import_timeout_s: float = Field(
+        default=900.0, gt=0, description="The same limit for /import and /import/geojson.",
+    )

@@ -31,8 +31,9 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select, t
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
-from ponmodel import FORMAT
+from ponmodel import FORMAT, audit
 from ponmodel._gc import gc_paused
+from ponmodel.access import LOCAL_ADMIN, Principal, require_admin
 from ponmodel.document import KIND_OF_COLLECTION, Document, load_document
 from ponmodel.elements import (
     ATTENUATION_COLUMNS,
@@ -193,14 +194,14 @@ def document_rows(doc: Document) -> dict[str, list[dict[str, Any]]]:
     elements = rows["element"]
     for key, kind in (("operators", "operator"), ("zones", "zone"), ("structures", "structure")):
         for e in doc.get(key, []):
-            elements.append({"id": e["id"], "kind": kind})
+            elements.append({"id": e["id"], "kind": kind, "version": 1})
             rows[kind].append(dict(e))
     for d in _parents_first(doc.get("ducts", [])):
-        elements.append({"id": d["id"], "kind": "duct"})
+        elements.append({"id": d["id"], "kind": "duct", "version": 1})
         row = {k: v for k, v in d.items() if k not in ("from", "to")}
         rows["duct"].append({**row, "from_id": d["from"], "to_id": d["to"]})
     for c in doc.get("cables", []):
-        elements.append({"id": c["id"], "kind": "cable"})
+        elements.append({"id": c["id"], "kind": "cable", "version": 1})
         rows["cable"].append(
             {
                 "id": c["id"],
@@ -214,10 +215,10 @@ def document_rows(doc: Document) -> dict[str, list[dict[str, Any]]]:
             {"cable_id": c["id"], "position": i, "duct_id": d} for i, d in enumerate(c["ducts"])
         )
     for o in doc.get("olts", []):
-        elements.append({"id": o["id"], "kind": "olt"})
+        elements.append({"id": o["id"], "kind": "olt", "version": 1})
         rows["olt"].append({k: o[k] for k in ("id", "operator", "structure", "uplink_gbps")})
         for i, p in enumerate(o["ports"]):
-            elements.append({"id": p["id"], "kind": "port"})
+            elements.append({"id": p["id"], "kind": "port", "version": 1})
             tx = p.get("olt_tx_dbm") or {}
             cap = p.get("capacity_mbps") or {}
             row = {k: v for k, v in p.items() if k not in ("olt_tx_dbm", "capacity_mbps")}
@@ -231,37 +232,14 @@ def document_rows(doc: Document) -> dict[str, list[dict[str, Any]]]:
             )
             rows["port"].append(row)
     for s in doc.get("splitters", []):
-        elements.append({"id": s["id"], "kind": "splitter"})
+        elements.append({"id": s["id"], "kind": "splitter", "version": 1})
         rows["splitter"].append(dict(s))
     ont_rows = rows["ont"]
     for o in doc.get("onts", []):
-        elements.append({"id": o["id"], "kind": "ont"})
-        tx = o.get("onu_tx_dbm") or {}
-        down, up = o["service"]["down"], o["service"]["up"]
-        ont_rows.append(
-            {
-                "id": o["id"],
-                "structure": o["structure"],
-                "customer": o.get("customer"),
-                "kind": o["kind"],
-                "onu_rx_sensitivity_dbm": o.get("onu_rx_sensitivity_dbm"),
-                "onu_rx_overload_dbm": o.get("onu_rx_overload_dbm"),
-                "onu_tx_min_dbm": tx.get("min"),
-                "onu_tx_max_dbm": tx.get("max"),
-                "down_fixed_mbps": down["fixed_mbps"],
-                "down_assured_mbps": down["assured_mbps"],
-                "down_max_mbps": down["max_mbps"],
-                "down_additional": down["additional"],
-                "down_weight": down["weight"],
-                "up_fixed_mbps": up["fixed_mbps"],
-                "up_assured_mbps": up["assured_mbps"],
-                "up_max_mbps": up["max_mbps"],
-                "up_additional": up["additional"],
-                "up_weight": up["weight"],
-            }
-        )
+        elements.append({"id": o["id"], "kind": "ont", "version": 1})
+        ont_rows.append(ont_row(o))
     for link in doc.get("links", []):
-        elements.append({"id": link["id"], "kind": "link"})
+        elements.append({"id": link["id"], "kind": "link", "version": 1})
         rows["link"].append(
             {
                 "id": link["id"],
@@ -280,9 +258,35 @@ def document_rows(doc: Document) -> dict[str, list[dict[str, Any]]]:
             for i, c in enumerate(link["cables"])
         )
     for site in doc.get("sites", []):
-        elements.append({"id": site["id"], "kind": "site"})
+        elements.append({"id": site["id"], "kind": "site", "version": 1})
         rows["site"].append(dict(site))
     return rows
+
+
+def ont_row(ont: dict[str, Any]) -> dict[str, Any]:
+    """The ``ont`` table's row of a document ONT (its service flattened per direction)."""
+    tx = ont.get("onu_tx_dbm") or {}
+    down, up = ont["service"]["down"], ont["service"]["up"]
+    return {
+        "id": ont["id"],
+        "structure": ont["structure"],
+        "customer": ont.get("customer"),
+        "kind": ont["kind"],
+        "onu_rx_sensitivity_dbm": ont.get("onu_rx_sensitivity_dbm"),
+        "onu_rx_overload_dbm": ont.get("onu_rx_overload_dbm"),
+        "onu_tx_min_dbm": tx.get("min"),
+        "onu_tx_max_dbm": tx.get("max"),
+        "down_fixed_mbps": down["fixed_mbps"],
+        "down_assured_mbps": down["assured_mbps"],
+        "down_max_mbps": down["max_mbps"],
+        "down_additional": down["additional"],
+        "down_weight": down["weight"],
+        "up_fixed_mbps": up["fixed_mbps"],
+        "up_assured_mbps": up["assured_mbps"],
+        "up_max_mbps": up["max_mbps"],
+        "up_additional": up["additional"],
+        "up_weight": up["weight"],
+    }
 
 
 def _parents_first(ducts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -313,6 +317,7 @@ def import_document(
     *,
     replace: bool = False,
     validated: bool = False,
+    actor: Principal = LOCAL_ADMIN,
 ) -> dict[str, int]:
     """Validate ``doc`` and write it in one transaction; return the rows written per table.
 
@@ -327,6 +332,9 @@ def import_document(
         holds elements raises :class:`~ponmodel.errors.InventoryNotEmptyError`.
     validated : bool
         ``doc`` is already the output of :func:`ponmodel.document.load_document`.
+    actor : Principal
+        Who imports: only an admin replaces the network. The audit log records the rows
+        per table before and after, in the import's transaction.
 
     Raises
     ------
@@ -335,6 +343,7 @@ def import_document(
     InventoryNotEmptyError
         The database holds a network and ``replace`` is false; nothing was written.
     """
+    require_admin(actor, "import a whole network")
     network = doc if validated else load_document(doc)
     with gc_paused():
         rows = document_rows(network)
@@ -347,6 +356,7 @@ def import_document(
             )
             raise InventoryNotEmptyError(msg)
         rows["network"][0]["revision"] = revision(conn) + 1
+        before = _counts(conn) if count else None
         if count or replace:
             _delete_all(conn)
         else:  # an empty network (no element) may still have left its row
@@ -361,7 +371,16 @@ def import_document(
             _bulk_insert(conn, table, rows.get(table.name, []))
         for index in indexes:
             index.create(conn)
-    return {str(table.name): len(rows.get(table.name, [])) for table in TABLES_IN_INSERT_ORDER}
+        written = {str(t.name): len(rows.get(t.name, [])) for t in TABLES_IN_INSERT_ORDER}
+        audit.record(conn, actor, "import", before=before, after=written)
+    return written
+
+
+def _counts(conn: Connection) -> dict[str, int]:
+    return {
+        str(t.name): conn.execute(select(func.count()).select_from(t)).scalar_one()
+        for t in TABLES_IN_INSERT_ORDER
+    }
 
 
 def _delete_all(conn: Connection) -> None:
@@ -653,10 +672,7 @@ def export_with(conn: Connection) -> Document:
 def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per inventory table."""
     with engine.connect() as conn:
-        return {
-            str(t.name): conn.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in TABLES_IN_INSERT_ORDER
-        }
+        return _counts(conn)
 
 
 def checksum(engine: Engine) -> str:

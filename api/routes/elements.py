@@ -2,15 +2,18 @@
 
 # No `from __future__ import annotations`: FastAPI reads the annotations built at runtime below.
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
-from ponmodel.api.deps import ConnectionDep
+from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep, PrincipalDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
-from ponmodel.elements import PUBLIC_MODELS
+from ponmodel.edits import edit_ont
+from ponmodel.elements import PUBLIC_MODELS, ElementTable, OntPublic, PowerRange
 from ponmodel.errors import NotFoundError
+from ponmodel.scope import document_elements
 from ponmodel.storage import read_elements
 
 T = TypeVar("T")
@@ -114,20 +117,24 @@ def _register(kind: str) -> None:
 
     def list_elements(
         conn: ConnectionDep,
+        cache: CacheDep,
         query: Annotated[filters_model, Query()],  # type: ignore[valid-type]
     ) -> Any:
         params = query.model_dump(by_alias=True)  # type: ignore[attr-defined]
         limit, offset = params.pop("limit"), params.pop("offset")
-        items, total = read_elements(conn, kind, filters=params, limit=limit, offset=offset)
+        items, total = _read(conn, cache, kind, filters=params, limit=limit, offset=offset)
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     def get_element(
         conn: ConnectionDep,
+        cache: CacheDep,
+        response: Response,
         element_id: Annotated[str, Path(description=f"The {kind}'s id (may contain '/').")],
     ) -> Any:
-        items, _ = read_elements(conn, kind, ids=[element_id])
+        items, _ = _read(conn, cache, kind, ids=[element_id])
         if not items:
             raise NotFoundError(kind, element_id)
+        response.headers["ETag"] = f'"{_version(conn, element_id)}"'
         return items[0]
 
     list_elements.__doc__ = f"List {plural}, filtered and paginated, ordered by id."
@@ -150,5 +157,62 @@ def _register(kind: str) -> None:
     )
 
 
+def _read(conn: Any, cache: CacheDep, kind: str, **query: Any) -> tuple[list[Any], int]:
+    """Elements from the database, or for a scoped key from its redacted document (the
+    same filters and order: :func:`ponmodel.scope.document_elements`)."""
+    if cache.scope is None:
+        return read_elements(conn, kind, **query)
+    return document_elements(cache.get(conn).doc, kind, **query)
+
+
+def _version(conn: Any, element_id: str) -> int:
+    table = ElementTable.__table__
+    return int(conn.execute(select(table.c.version).where(table.c.id == element_id)).scalar_one())
+
+
 for _kind in FILTERS:
     _register(_kind)
+
+
+class OntEdit(BaseModel):
+    """Fields of an ONT to change (JSON Merge Patch: ``service`` merges, ``null`` clears),
+    and the version the change was based on (the ``ETag`` of ``GET /onts/{id}``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    version: int = Field(ge=1, le=2**62, description="The version the edit was based on.")
+    customer: str | None = Field(default=None, max_length=500)
+    kind: Literal["enterprise", "residential", "site_backhaul", "iot_gateway"] | None = None
+    structure: str | None = Field(default=None, min_length=1, max_length=500)
+    onu_tx_dbm: PowerRange | None = None
+    onu_rx_sensitivity_dbm: float | None = Field(default=None, allow_inf_nan=False)
+    onu_rx_overload_dbm: float | None = Field(default=None, allow_inf_nan=False)
+    service: dict[str, dict[str, Any]] | None = Field(
+        default=None, description="Per direction (down, up), the fields of the service to change."
+    )
+
+
+class OntEdited(BaseModel):
+    """The ONT after an edit, and its new version."""
+
+    element: OntPublic
+    version: int
+
+
+@router.patch("/onts/{element_id:path}", tags=["onts"], name="edit_ont", response_model=OntEdited)
+def edit_ont_route(
+    engine: EngineDep,
+    principal: PrincipalDep,
+    response: Response,
+    element_id: Annotated[str, Path(description="The ONT's id (may contain '/').")],
+    body: OntEdit,
+) -> Any:
+    """Change an ONT's customer, kind, structure, optics overrides or service.
+
+    409 when the ONT was edited since ``version`` (read it again); 403 for a planner of
+    another operator or a viewer; 422 naming the field when the edited ONT breaks a rule.
+    """
+    changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
+    edited = edit_ont(engine, element_id, changes, expected_version=body.version,
+                      actor=principal)
+    response.headers["ETag"] = f'"{edited["version"]}"'
+    return edited

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep, capped_body
+from ponmodel.access import require_admin
+from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep, PrincipalDep, capped_body
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.document import Document, parse_json
 from ponmodel.storage import export_document, import_document
@@ -78,6 +79,7 @@ def export_geojson_route(cache: CacheDep, conn: ConnectionDep) -> Response:
 async def import_geojson_route(
     request: Request,
     engine: EngineDep,
+    principal: PrincipalDep,
     replace: Annotated[bool, Query(description="Features whose id is already stored replace "
                                    "those elements (else they are refused).")] = False,
 ) -> dict[str, Any]:
@@ -85,15 +87,17 @@ async def import_geojson_route(
     network and store the result in one transaction.
 
     Every unusable feature is returned at once (422, pointer ``/features/<index>`` and the
-    reason) and nothing is written.
+    reason) and nothing is written. Structures and ducts are shared plant: admin keys only.
     """
+    require_admin(principal, "import structures and ducts")
     body = await capped_body(request)
 
     def work() -> tuple[Document, Document, dict[str, int]]:  # off the event loop
         data = parse_json(body, source="request body")
         base = export_document(engine)
         merged = from_geojson(data, base, replace=replace)
-        return base, merged, import_document(engine, merged, replace=True, validated=True)
+        return base, merged, import_document(engine, merged, replace=True, validated=True,
+                                             actor=principal)
 
     base, merged, rows = await run_in_threadpool(work)
     return {

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ponmodel import reservations
-from ponmodel.api.deps import EngineDep
+from ponmodel.api.deps import EngineDep, PrincipalDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["reservations"], responses=PROBLEM_RESPONSES)
@@ -44,12 +44,14 @@ class ReservationPublic(BaseModel):
 
 @router.post("/reservations", name="create_reservation", response_model=ReservationPublic,
              status_code=status.HTTP_201_CREATED)
-def create_route(engine: EngineDep, body: ReservationRequest) -> dict[str, object]:
-    """Reserve room in every duct of the route; 409 naming the duct when one is full."""
+def create_route(engine: EngineDep, principal: PrincipalDep, body: ReservationRequest
+                 ) -> dict[str, object]:
+    """Reserve room in every duct of the route; 409 naming the duct when one is full; 403
+    for a planner of another operator or a viewer."""
     return reservations.reserve(
         engine, operator=body.operator, ducts=body.ducts,
         outer_diameter_mm=body.outer_diameter_mm, fibre_count=body.fibre_count,
-        cable_id=body.cable_id, reservation_id=body.id, ttl_s=body.ttl_s,
+        cable_id=body.cable_id, reservation_id=body.id, ttl_s=body.ttl_s, actor=principal,
     )
 
 
@@ -73,13 +75,15 @@ def get_route(engine: EngineDep, reservation_id: IdPath) -> dict[str, object]:
 
 @router.post("/reservations/{reservation_id}/confirm", name="confirm_reservation",
              response_model=ReservationPublic)
-def confirm_route(engine: EngineDep, reservation_id: IdPath) -> dict[str, object]:
-    """Turn an active reservation into its cable."""
-    return reservations.confirm(engine, reservation_id)
+def confirm_route(engine: EngineDep, principal: PrincipalDep, reservation_id: IdPath
+                  ) -> dict[str, object]:
+    """Turn an active reservation into its cable (its operator's planners, or an admin)."""
+    return reservations.confirm(engine, reservation_id, actor=principal)
 
 
 @router.post("/reservations/{reservation_id}/cancel", name="cancel_reservation",
              response_model=ReservationPublic)
-def cancel_route(engine: EngineDep, reservation_id: IdPath) -> dict[str, object]:
-    """Release an active reservation's room."""
-    return reservations.cancel(engine, reservation_id)
+def cancel_route(engine: EngineDep, principal: PrincipalDep, reservation_id: IdPath
+                 ) -> dict[str, object]:
+    """Release an active reservation's room (its operator's planners, or an admin)."""
+    return reservations.cancel(engine, reservation_id, actor=principal)

@@ -229,3 +229,54 @@ def test_report_and_geojson_commands(db: str, tmp_path: Path) -> None:
                             "--replace", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["imported"]["structure"] == len(hanoi["structures"])
+
+
+def test_demo_prints_a_working_admin_key_and_revokes_the_previous_one(db: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from ponmodel.api.main import create_app
+    from ponmodel.settings import Settings
+    from ponmodel.storage import make_engine
+
+    first = json.loads(runner.invoke(app, ["demo", "--database", db, "--json"]).stdout)
+    second = json.loads(runner.invoke(app, ["demo", "--database", db, "--json"]).stdout)
+    engine = make_engine(db)
+    client = TestClient(create_app(Settings(database_url=db), engine=engine))
+
+    def status(token: str) -> int:
+        return client.get("/audit", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert status(second["admin_key"]) == 200  # an admin key: the audit log opens
+    assert status(first["admin_key"]) == 401  # the earlier demo key was revoked
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--database", db, "--json"]).stdout)
+    assert [k["name"] for k in listed if k["revoked_at"] is None] == ["demo admin"]
+    engine.dispose()
+
+
+def test_keys_create_list_revoke(db: str) -> None:
+    assert runner.invoke(app, ["demo", "--database", db]).exit_code == 0
+    r = runner.invoke(app, ["keys", "create", "--role", "planner", "--operator", "vnpt",
+                            "--name", "VNPT planning", "--database", db, "--json"])
+    assert r.exit_code == 0, r.output
+    made = json.loads(r.stdout)
+    assert (made["role"], made["operator"], made["name"]) == ("planner", "vnpt", "VNPT planning")
+    assert made["token"].startswith(f"pm_{made['id']}_")
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--database", db, "--json"]).stdout)
+    assert made["id"] in {k["id"] for k in listed}
+    assert all("token" not in k and "secret_sha256" not in k for k in listed)
+    r = runner.invoke(app, ["keys", "revoke", made["id"], "--database", db, "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["revoked_at"] is not None
+    assert runner.invoke(app, ["keys", "revoke", "nope", "--database", db]).exit_code == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--role", "root"], "role must be one of admin, planner, viewer"),
+    (["--role", "planner"], "a planner key needs --operator"),
+    (["--role", "admin", "--operator", "vnpt"], "an admin key has no operator"),
+    (["--role", "viewer", "--operator", "no-such-operator"], "'no-such-operator' is not in"),
+])
+def test_keys_create_refuses_bad_requests_with_exit_2(db: str, args: list[str],
+                                                      message: str) -> None:
+    r = runner.invoke(app, ["keys", "create", *args, "--database", db, "--json"])
+    assert r.exit_code == 2
+    assert message in json.loads(r.stdout)["message"]

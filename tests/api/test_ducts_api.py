@@ -9,16 +9,15 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from ponmodel.api.cli import app as cli
-from ponmodel.api.main import create_app
 from ponmodel.document import dump_document
-from ponmodel.settings import Settings
 from ponmodel.storage import import_document
+from tests.api.conftest import admin_client
 from tests.conftest import FIXTURES, fixture_doc
 from tests.ponmodel.test_reservations import ducts_network
 
 
 def _client(engine: Engine) -> TestClient:
-    return TestClient(create_app(Settings(database_url="sqlite://"), engine=engine))
+    return admin_client(engine)
 
 
 def test_fill_counts_active_reservations(engine: Engine) -> None:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 
 from ponmodel.api.main import create_app
 from ponmodel.document import read_document
+from ponmodel.keys import create_key
 from ponmodel.settings import Settings
 from ponmodel.storage import import_document, make_engine, migrate
 
@@ -29,6 +30,19 @@ migrate(_engine)
 import_document(_engine, read_document(FIXTURES / "tiny.json"), replace=True)
 app = create_app(Settings(database_url=f"sqlite:///{_db}"), engine=_engine)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+_, _token = create_key(_engine, role="admin", name="fuzzer")
+
+
+@schema.auth()
+class AdminKey:
+    """Every generated request carries an admin key, set the way schemathesis knows of (so
+    its own checks of missing or wrong credentials still run)."""
+
+    def get(self, case: schemathesis.Case, ctx: object) -> str:
+        return _token
+
+    def set(self, case: schemathesis.Case, data: str, ctx: object) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 schemathesis.checks.load_all_checks()
 # A schema-valid document can still break a rule no JSON Schema expresses (a reference to a
 # missing id, a cycle): ponmodel answers 422 naming it, so "valid data must be accepted" is

@@ -6,23 +6,26 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ponmodel.api.main import create_app
 from ponmodel.settings import Settings
 from ponmodel.storage import import_document
+from tests.api.conftest import admin_client, key_headers
 from tests.ponmodel.test_reservations import ducts_network
 
 
 @pytest.fixture
-def live_server(engine: Engine) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, on the test database."""
+def live_server(engine: Engine) -> Iterator[dict[str, Any]]:
+    """The app served by uvicorn on a free loopback port, on the test database: httpx
+    client arguments holding a planner key of vnpt."""
     import_document(engine, ducts_network())
+    headers = key_headers(engine, "planner", "vnpt")
     app = create_app(Settings(database_url="sqlite://"), engine=engine)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -35,12 +38,12 @@ def live_server(engine: Engine) -> Iterator[str]:
         if time.monotonic() > deadline:
             pytest.fail("the test server did not start in 20 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield {"base_url": f"http://127.0.0.1:{port}", "headers": headers}
     server.should_exit = True
     thread.join(20)
 
 
-def test_concurrent_clients_get_exactly_the_room_there_is(live_server: str) -> None:
+def test_concurrent_clients_get_exactly_the_room_there_is(live_server: dict[str, Any]) -> None:
     # D1 (40 mm inner) holds four 12 mm cables; 16 clients race for it over HTTP.
     clients = 16
     barrier = threading.Barrier(clients)
@@ -48,7 +51,7 @@ def test_concurrent_clients_get_exactly_the_room_there_is(live_server: str) -> N
     lock = threading.Lock()
 
     def client(i: int) -> None:
-        with httpx.Client(base_url=live_server, timeout=60) as http:
+        with httpx.Client(**live_server, timeout=60) as http:
             barrier.wait()
             r = http.post("/reservations", json={"operator": "vnpt", "ducts": ["D1"],
                                                  "outer_diameter_mm": 12.0, "id": f"H{i:02d}"})
@@ -67,14 +70,14 @@ def test_concurrent_clients_get_exactly_the_room_there_is(live_server: str) -> N
             body = r.json()
             assert body["type"] == "/problems/conflict"
             assert body["detail"].startswith("duct D1 has no room for a 12 mm cable")
-    with httpx.Client(base_url=live_server) as http:
+    with httpx.Client(**live_server) as http:
         held = http.get("/reservations", params={"status": "reserved"}).json()
     assert len(held) == 4
 
 
 def test_reservation_lifecycle(engine: Engine) -> None:
     import_document(engine, ducts_network())
-    with TestClient(create_app(Settings(database_url="sqlite://"), engine=engine)) as c:
+    with admin_client(engine) as c:
         r = c.post("/reservations", json={"operator": "vnpt", "ducts": ["D1", "D2"],
                                           "fibre_count": 48, "cable_id": "CB-PLAN"})
         assert r.status_code == 201, r.text

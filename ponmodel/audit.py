@@ -1,0 +1,79 @@
+"""The audit log: who changed what, when, with the element before and after.
+
+Every write records its entry on the write's own connection, inside its transaction, so
+an entry exists exactly when the change does.
+
+Examples
+--------
+>>> from ponmodel.access import LOCAL_ADMIN
+>>> from ponmodel.storage import make_engine, migrate
+>>> engine = make_engine("sqlite://")
+>>> migrate(engine)
+>>> with engine.begin() as conn:
+...     record(conn, LOCAL_ADMIN, "edit", kind="ont", element_id="ONT-1",
+...            before={"customer": "A"}, after={"customer": "B"})
+>>> entry = list_entries(engine)[0]
+>>> entry["actor"], entry["action"], entry["before"], entry["after"]
+('local', 'edit', {'customer': 'A'}, {'customer': 'B'})
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from ponmodel.access import Principal
+from ponmodel.elements import AuditTable
+
+_TABLE = AuditTable.__table__
+
+
+def record(conn: Connection, actor: Principal, action: str, *, kind: str | None = None,
+           element_id: str | None = None, before: Any = None, after: Any = None) -> None:
+    """Write one entry on ``conn`` (inside the caller's transaction)."""
+    conn.execute(
+        _TABLE.insert().values(
+            at=datetime.now(UTC),
+            actor=actor.key_id,
+            actor_name=actor.name,
+            role=actor.role,
+            operator=actor.operator,
+            action=action,
+            kind=kind,
+            element_id=element_id,
+            before=None if before is None else json.dumps(before, sort_keys=True),
+            after=None if after is None else json.dumps(after, sort_keys=True),
+        )
+    )
+
+
+def list_entries(engine: Engine, *, element_id: str | None = None, actor: str | None = None,
+                 action: str | None = None, limit: int = 100, offset: int = 0
+                 ) -> list[dict[str, Any]]:
+    """Entries, newest first, optionally of one element, actor (key id) or action."""
+    stmt = select(_TABLE)
+    for column, value in (("element_id", element_id), ("actor", actor), ("action", action)):
+        if value is not None:
+            stmt = stmt.where(_TABLE.c[column] == value)
+    stmt = stmt.order_by(_TABLE.c.id.desc()).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [
+        {
+            **{k: r[k] for k in ("id", "actor", "actor_name", "role", "operator", "action",
+                                 "kind", "element_id")},
+            "at": r["at"].isoformat(),
+            "before": None if r["before"] is None else json.loads(r["before"]),
+            "after": None if r["after"] is None else json.loads(r["after"]),
+        }
+        for r in rows
+    ]
+
+
+def count_entries(engine: Engine) -> int:
+    """How many entries the log holds."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(_TABLE)).scalar_one())

@@ -1,0 +1,149 @@
+"""Edits of one stored element, with an optimistic lock and an audit entry.
+
+An edit names the version it was based on; the element's ``version`` (in the ``element``
+registry) must still be that one, else :class:`~ponmodel.errors.StaleVersionError` and
+nothing changes: two people editing the same ONT never lose one another's change. The
+version check is the first statement of the transaction and takes the row's lock, so on
+PostgreSQL a concurrent edit of the same element waits, then sees the new version and
+fails; on SQLite the transaction holds the write lock from its start.
+
+Changes follow JSON Merge Patch (RFC 7396): nested objects (``service``) merge, ``null``
+clears an optional field. The edited element is validated by the document's own rules
+(:func:`ponmodel.document.validate_element`). Only fields that leave the PON tree as it is
+may change: an ONT's customer, kind, structure, optics overrides and service. Moving an
+ONT to another port is a change of links, done by importing the network.
+
+Examples
+--------
+>>> from ponmodel.document import read_document
+>>> from ponmodel.storage import import_document, make_engine, migrate
+>>> engine = make_engine("sqlite://")
+>>> migrate(engine)
+>>> _ = import_document(engine, read_document("fixtures/tiny.json"))
+>>> edited = edit_ont(engine, "ONT-01", {"customer": "Nhà máy B"}, expected_version=1)
+>>> edited["version"], edited["element"]["customer"]
+(2, 'Nhà máy B')
+>>> edit_ont(engine, "ONT-01", {"customer": "C"}, expected_version=1)
+Traceback (most recent call last):
+...
+ponmodel.errors.StaleVersionError: 'ONT-01' is at version 2, the edit was based on version 1: ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from ponmodel import audit
+from ponmodel.access import LOCAL_ADMIN, Principal, require_write
+from ponmodel.document import validate_element
+from ponmodel.elements import ElementTable, LinkTable, OltTable, OntTable, PortTable
+from ponmodel.errors import DocumentError, ElementError, NotFoundError, StaleVersionError
+from ponmodel.storage import bump_revision, kind_of, ont_row, read_elements, write_transaction
+
+EDITABLE_ONT_FIELDS = (
+    "customer",
+    "kind",
+    "structure",
+    "onu_tx_dbm",
+    "onu_rx_sensitivity_dbm",
+    "onu_rx_overload_dbm",
+    "service",
+)
+"""Fields of an ONT an edit may change."""
+
+_MAX_TREE_DEPTH = 64
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """``target`` with ``patch`` applied as an RFC 7396 JSON Merge Patch (a new value).
+
+    Examples
+    --------
+    >>> merge_patch({"a": 1, "s": {"x": 1, "y": 2}}, {"s": {"y": 3}, "a": None})
+    {'a': None, 's': {'x': 1, 'y': 3}}
+    """
+    if not isinstance(patch, dict) or not isinstance(target, dict):
+        return patch
+    merged = dict(target)
+    for key, value in patch.items():
+        merged[key] = merge_patch(target.get(key), value) if isinstance(value, dict) else value
+    return merged
+
+
+def tree_operator(conn: Connection, element_id: str) -> str | None:
+    """The operator of the OLT whose port feeds a splitter, ONT or link (walking up the
+    links), or None when no port reaches it."""
+    links, ports, olts = LinkTable.__table__, PortTable.__table__, OltTable.__table__
+    node = element_id
+    for _ in range(_MAX_TREE_DEPTH):
+        source = conn.execute(select(links.c.from_id).where(links.c.to_id == node)).scalar()
+        if source is None:
+            return None
+        olt = conn.execute(select(ports.c.olt_id).where(ports.c.id == source)).scalar()
+        if olt is not None:
+            operator = conn.execute(select(olts.c.operator).where(olts.c.id == olt)).scalar()
+            return None if operator is None else str(operator)
+        node = source
+    return None
+
+
+def edit_ont(engine: Engine, ont_id: str, changes: dict[str, Any], *, expected_version: int,
+             actor: Principal = LOCAL_ADMIN) -> dict[str, Any]:
+    """Change fields of one ONT if it is still at ``expected_version``.
+
+    Returns
+    -------
+    dict
+        ``{"element": the ONT after the edit, "version": its new version}``.
+
+    Raises
+    ------
+    NotFoundError
+        No ONT with this id.
+    PermissionDeniedError
+        ``actor`` may not write the ONT's operator's plant.
+    StaleVersionError
+        The ONT has been edited since ``expected_version``.
+    DocumentError
+        A field that cannot be edited, or an edited ONT the document's rules refuse.
+    """
+    fixed = [f for f in changes if f not in EDITABLE_ONT_FIELDS]
+    if fixed:
+        raise DocumentError([
+            ElementError(f"/{f}", f"{f} cannot be edited (editable: "
+                         f"{', '.join(EDITABLE_ONT_FIELDS)})", ont_id, f)
+            for f in fixed
+        ])
+    element = ElementTable.__table__
+    with write_transaction(engine) as conn:
+        claimed = conn.execute(
+            element.update()
+            .where(element.c.id == ont_id, element.c.kind == "ont",
+                   element.c.version == expected_version)
+            .values(version=element.c.version + 1)
+        ).rowcount
+        if claimed != 1:
+            current = conn.execute(
+                select(element.c.version).where(element.c.id == ont_id, element.c.kind == "ont")
+            ).scalar()
+            if current is None:
+                raise NotFoundError(kind="ont", element_id=ont_id)
+            raise StaleVersionError(ont_id, expected_version, int(current))
+        require_write(actor, tree_operator(conn, ont_id), ont_id)
+        before = read_elements(conn, "ont", ids=[ont_id])[0][0]
+        merged = merge_patch(before, changes)
+        structure = merged.get("structure")
+        known = {}
+        if isinstance(structure, str):
+            found = kind_of(conn, structure)
+            if found is not None:
+                known[structure] = found
+        after = validate_element("onts", merged, known)
+        ont = OntTable.__table__
+        conn.execute(ont.update().where(ont.c.id == ont_id).values(**ont_row(after)))
+        bump_revision(conn)
+        audit.record(conn, actor, "edit", kind="ont", element_id=ont_id, before=before,
+                     after=after)
+    return {"element": after, "version": expected_version + 1}

@@ -1,0 +1,117 @@
+"""ONT edits: optimistic locking (409 on a stale version, no lost update under concurrent
+writers on both databases), merge-patch semantics, validation naming the field."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from ponmodel.edits import edit_ont
+from ponmodel.errors import StaleVersionError
+from ponmodel.storage import checksum, import_document, read_elements
+from tests.api.conftest import admin_client
+from tests.conftest import fixture_doc
+
+
+@pytest.fixture
+def tiny(engine: Engine) -> Engine:
+    import_document(engine, fixture_doc("tiny.json"))
+    return engine
+
+
+def _etag(client: TestClient, ont_id: str) -> int:
+    return int(client.get(f"/onts/{ont_id}").headers["etag"].strip('"'))
+
+
+def test_an_edit_raises_the_version_and_a_stale_one_is_409(tiny: Engine) -> None:
+    with admin_client(tiny) as c:
+        assert _etag(c, "ONT-01") == 1
+        r = c.patch("/onts/ONT-01", json={"version": 1, "customer": "Canon Việt Nam"})
+        assert r.status_code == 200, r.text
+        assert r.json()["version"] == 2 and r.headers["etag"] == '"2"'
+        assert c.get("/onts/ONT-01").json()["customer"] == "Canon Việt Nam"
+        before = checksum(tiny)
+        stale = c.patch("/onts/ONT-01", json={"version": 1, "customer": "lost update"})
+        assert stale.status_code == 409
+        assert stale.json()["detail"].startswith("'ONT-01' is at version 2, the edit was "
+                                                 "based on version 1")
+        assert checksum(tiny) == before
+        assert c.get("/onts/ONT-01").json()["customer"] == "Canon Việt Nam"
+
+
+def test_service_merges_and_the_budget_sees_the_edit_at_once(tiny: Engine) -> None:
+    with admin_client(tiny) as c:
+        old = c.get("/onts/ONT-01").json()["service"]
+        assert c.get("/capacity/onts/ONT-01").json()["down"]["max_mbps"] == 10000.0  # cached
+        r = c.patch("/onts/ONT-01", json={"version": 1, "service": {"down": {"max_mbps": 5000}}})
+        assert r.status_code == 200, r.text
+        new = r.json()["element"]["service"]
+        assert new["down"]["max_mbps"] == 5000
+        assert new["up"] == old["up"]  # merge patch: the other direction is untouched
+        assert {k: v for k, v in new["down"].items() if k != "max_mbps"} == \
+            {k: v for k, v in old["down"].items() if k != "max_mbps"}
+        down = c.get("/capacity/onts/ONT-01").json()["down"]
+        assert down["max_mbps"] == 5000.0  # the cached figures were rebuilt
+        assert down["peak_mbps"] <= 5000.0  # was 8,091 with a 10,000 cap
+
+
+@pytest.mark.parametrize(("body", "pointer"), [
+    ({"structure": "NO-SUCH"}, "/structure"),
+    ({"structure": "EX-01-DOES-NOT-EXIST"}, "/structure"),
+    ({"service": {"up": {"max_mbps": 1, "assured_mbps": 100}}}, "/service/up/max_mbps"),
+    ({"service": {"down": {"max_mbps": -5}}}, "/service/down/max_mbps"),
+    ({"onu_tx_dbm": {"min": 9.0, "max": 4.0}}, "/onu_tx_dbm"),
+])
+def test_a_bad_edit_is_422_naming_the_field_and_writes_nothing(
+        tiny: Engine, body: dict[str, object], pointer: str) -> None:
+    with admin_client(tiny) as c:
+        before = checksum(tiny)
+        r = c.patch("/onts/ONT-01", json={"version": 1, **body})
+        assert r.status_code == 422, r.text
+        errors = r.json()["errors"]
+        assert [e["pointer"] for e in errors] == [pointer]
+        assert errors[0]["element_id"] == "ONT-01"
+        assert checksum(tiny) == before
+        assert _etag(c, "ONT-01") == 1  # the version did not move either
+
+
+def test_unknown_fields_and_wrong_ids(tiny: Engine) -> None:
+    with admin_client(tiny) as c:
+        assert c.patch("/onts/ONT-01", json={"version": 1, "id": "X"}).status_code == 422
+        assert c.patch("/onts/ONT-01", json={"customer": "no version"}).status_code == 422
+        assert c.patch("/onts/NO-SUCH", json={"version": 1}).status_code == 404
+        assert c.patch("/onts/SP-01", json={"version": 1}).status_code == 404  # not an ONT
+
+
+def test_concurrent_edits_of_one_ont_lose_no_update(tiny: Engine) -> None:
+    # 8 writers each read version 1 and write: exactly one wins, 7 get StaleVersionError,
+    # and the stored customer is the winner's (on SQLite and on PostgreSQL).
+    writers = 8
+    barrier = threading.Barrier(writers)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def write(i: int) -> None:
+        barrier.wait()
+        try:
+            edit_ont(tiny, "ONT-02", {"customer": f"writer {i}"}, expected_version=1)
+            outcome = f"won {i}"
+        except StaleVersionError as exc:
+            assert (exc.sent, exc.current) == (1, 2)
+            outcome = "stale"
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    winners = [r for r in results if r.startswith("won")]
+    assert len(results) == writers and len(winners) == 1
+    with tiny.connect() as conn:
+        (ont,), _ = read_elements(conn, "ont", ids=["ONT-02"])
+    assert ont["customer"] == f"writer {winners[0].split()[1]}"
