@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from typing import Annotated, Any, TypeVar
@@ -11,6 +12,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from ponmodel.access import LOOPBACK_VIEWER, Principal
+from ponmodel.audit import element_changes
 from ponmodel.errors import AuthenticationError
 from ponmodel.keys import authenticate
 from ponmodel.scope import redact
@@ -89,15 +91,20 @@ class TopologyCache:
         self._lock = threading.Lock()
         self._revision: int | None = None
         self._topologies: dict[tuple[str | None, str | None], Topology] = {}
-        self._memo: dict[Hashable, Any] = {}
+        self._memo: dict[Hashable, tuple[Hashable, Any]] = {}
 
     def get(self, conn: Connection, zone: str | None = None, scope: str | None = None
             ) -> Topology:
         """The topology of the network, or of one zone, as ``scope`` may read it."""
+        return self._get(conn, zone, scope)[0]
+
+    def _get(self, conn: Connection, zone: str | None, scope: str | None
+             ) -> tuple[Topology, int]:
         current = revision(conn)
         with self._lock:
             if self._revision != current or (None, None) not in self._topologies:
-                self._topologies = {(None, None): build_topology(export_with(conn))}
+                if not self._replay(conn, current):
+                    self._topologies = {(None, None): build_topology(export_with(conn))}
                 self._revision = current
                 self._memo = {}
             whole = self._topologies[(None, None)]
@@ -110,19 +117,51 @@ class TopologyCache:
                 self._topologies[(scope, zone)] = build_topology(
                     subset_for_zone(scoped.doc, zone)  # type: ignore[arg-type]
                 )
-            return self._topologies[(scope, zone)]
+            return self._topologies[(scope, zone)], current
+
+    def _replay(self, conn: Connection, current: int) -> bool:
+        """Catch up with ``current`` by applying the ONT edits since the cached revision to
+        the cached elements in place (an edit changes no tree, so no graph is rebuilt);
+        False when anything else changed, and the caller rebuilds everything."""
+        if self._revision is None or current < self._revision or not self._topologies:
+            return False
+        changes = element_changes(conn, self._revision, current)
+        if len(changes) != current - self._revision or not all(
+            c["action"] == "edit" and c["kind"] == "ont"
+            and c["before"]["structure"] == c["after"]["structure"] for c in changes
+        ):
+            return False
+        edited = {c["element_id"]: c["after"] for c in changes}  # the last edit of each wins
+        for topo in self._topologies.values():
+            onts = topo.doc.get("onts", [])
+            for i, ont in enumerate(onts):
+                after = edited.get(ont["id"])
+                if after is not None:  # a new dict: readers of the old one are not disturbed
+                    onts[i] = copy.deepcopy(after)
+                    topo.elements[ont["id"]] = ("ont", onts[i])
+                    topo.pon.nodes[("ont", ont["id"])]["kind"] = after["kind"]
+        return True
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
-             zone: str | None = None, scope: str | None = None) -> T:
-        """``compute(topology)`` for this revision and scope, computed once per ``key``."""
-        topology = self.get(conn, zone, scope)
+             zone: str | None = None, scope: str | None = None,
+             generation: Hashable = None) -> T:
+        """``compute(topology)`` for this revision and scope, computed once per ``key``.
+
+        ``generation`` names what else the value depends on (the reservations' revision):
+        a value of another generation is replaced, not kept beside it. A value computed
+        while another request moved the cache to a newer revision is returned to its own
+        caller but not kept.
+        """
+        topology, seen = self._get(conn, zone, scope)
         full_key = (key, zone, scope)
         with self._lock:
-            if full_key in self._memo:
-                return self._memo[full_key]  # type: ignore[no-any-return]
+            kept = self._memo.get(full_key)
+            if kept is not None and kept[0] == generation and self._revision == seen:
+                return kept[1]  # type: ignore[no-any-return]
         value = compute(topology)
         with self._lock:
-            self._memo[full_key] = value
+            if self._revision == seen:
+                self._memo[full_key] = (generation, value)
         return value
 
 
@@ -140,9 +179,10 @@ class ScopedCache:
         return self.cache.get(conn, zone, self.scope)
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
-             zone: str | None = None) -> T:
-        """``compute(topology)`` in this principal's scope, computed once per revision."""
-        return self.cache.memo(conn, key, compute, zone, self.scope)
+             zone: str | None = None, generation: Hashable = None) -> T:
+        """``compute(topology)`` in this principal's scope, computed once per revision
+        (and ``generation``)."""
+        return self.cache.memo(conn, key, compute, zone, self.scope, generation)
 
 
 def get_cache(request: Request, principal: PrincipalDep) -> ScopedCache:

@@ -26,14 +26,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from ponmodel.access import Principal
-from ponmodel.elements import AuditTable
+from ponmodel.elements import AuditTable, NetworkTable
 
 _TABLE = AuditTable.__table__
 
 
 def record(conn: Connection, actor: Principal, action: str, *, kind: str | None = None,
            element_id: str | None = None, before: Any = None, after: Any = None) -> None:
-    """Write one entry on ``conn`` (inside the caller's transaction)."""
+    """Write one entry on ``conn`` (inside the caller's transaction, after the change, so
+    the entry carries the network revision the change produced)."""
     conn.execute(
         _TABLE.insert().values(
             at=datetime.now(UTC),
@@ -46,6 +47,7 @@ def record(conn: Connection, actor: Principal, action: str, *, kind: str | None 
             element_id=element_id,
             before=None if before is None else json.dumps(before, sort_keys=True),
             after=None if after is None else json.dumps(after, sort_keys=True),
+            revision=conn.execute(select(NetworkTable.__table__.c.revision)).scalar(),
         )
     )
 
@@ -64,12 +66,35 @@ def list_entries(engine: Engine, *, element_id: str | None = None, actor: str | 
     return [
         {
             **{k: r[k] for k in ("id", "actor", "actor_name", "role", "operator", "action",
-                                 "kind", "element_id")},
+                                 "kind", "element_id", "revision")},
             "at": r["at"].isoformat(),
             "before": None if r["before"] is None else json.loads(r["before"]),
             "after": None if r["after"] is None else json.loads(r["after"]),
         }
         for r in rows
+    ]
+
+
+ELEMENT_ACTIONS = ("import", "edit", "confirm")
+"""Actions that change elements, each raising the network revision by one."""
+
+
+def element_changes(conn: Connection, after_revision: int, up_to_revision: int
+                    ) -> list[dict[str, Any]]:
+    """The element-changing entries whose revision is in ``(after_revision,
+    up_to_revision]``, oldest first: what a cache at ``after_revision`` replays to catch up
+    (it checks there is one per revision)."""
+    stmt = (
+        select(_TABLE.c.action, _TABLE.c.kind, _TABLE.c.element_id, _TABLE.c.before,
+               _TABLE.c.after, _TABLE.c.revision)
+        .where(_TABLE.c.action.in_(ELEMENT_ACTIONS), _TABLE.c.revision > after_revision,
+               _TABLE.c.revision <= up_to_revision)
+        .order_by(_TABLE.c.revision)
+    )
+    return [
+        {**r, "before": None if r["before"] is None else json.loads(r["before"]),
+         "after": None if r["after"] is None else json.loads(r["after"])}
+        for r in conn.execute(stmt).mappings()
     ]
 
 

@@ -143,7 +143,8 @@ def edit_ont(engine: Engine, ont_id: str, changes: dict[str, Any], *, expected_v
         after = validate_element("onts", merged, known)
         ont = OntTable.__table__
         conn.execute(ont.update().where(ont.c.id == ont_id).values(**ont_row(after)))
+        stored = read_elements(conn, "ont", ids=[ont_id])[0][0]  # as every reader reads it
         bump_revision(conn)
         audit.record(conn, actor, "edit", kind="ont", element_id=ont_id, before=before,
-                     after=after)
-    return {"element": after, "version": expected_version + 1}
+                     after=stored)
+    return {"element": stored, "version": expected_version + 1}

@@ -92,7 +92,13 @@ class NetworkTable(SQLModel, table=True):
     __tablename__ = "network"
     id: int = Field(default=1, primary_key=True)
     format: str = Field(default="ponmodel/1")
-    revision: int = Field(default=0, description="Incremented by every write; caches key on it.")
+    revision: int = Field(default=0, description="Incremented by every write of elements; "
+                          "caches key on it.")
+    reservations_revision: int = Field(
+        default=0, sa_column_kwargs={"server_default": "0"},
+        description="Incremented by every change of reservations (they hold duct room but are "
+        "no elements): duct fill and routing key on it.",
+    )
     name: str | None = None
     connector_loss_db: float | None = None
     splice_loss_db: float | None = None
@@ -751,3 +757,7 @@ class AuditTable(SQLModel, table=True):
     element_id: str | None = Field(default=None, index=True)
     before: str | None = Field(default=None, description="JSON of the element before.")
     after: str | None = Field(default=None, description="JSON of the element after.")
+    revision: int | None = Field(
+        default=None, index=True,
+        description="The network's revision once this change committed (caches replay edits).",
+    )

@@ -30,7 +30,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from ponmodel import audit, catalog
 from ponmodel.access import LOCAL_ADMIN, Principal, require_write
@@ -46,7 +46,7 @@ from ponmodel.elements import (
 )
 from ponmodel.errors import ConflictError, NotFoundError, PonmodelError
 from ponmodel.fill import fill_ratio, has_room, limit_ratio, max_new_cable_mm
-from ponmodel.storage import bump_revision, write_transaction
+from ponmodel.storage import bump_reservations_revision, bump_revision, write_transaction
 
 DEFAULT_TTL_S = 7 * 24 * 3600
 """A reservation lapses a week after it is made unless confirmed (override per request)."""
@@ -207,7 +207,7 @@ def reserve(
         conn.execute(_RD.insert(), [
             {"reservation_id": ident, "position": i, "duct_id": d} for i, d in enumerate(ducts)
         ])
-        bump_revision(conn)
+        bump_reservations_revision(conn)
         created = _read(conn, ident, now)
         audit.record(conn, actor, "reserve", kind="reservation", element_id=ident, after=created)
         return created
@@ -297,6 +297,7 @@ def confirm(engine: Engine, reservation_id: str, *, now: datetime | None = None,
         conn.execute(_R.update().where(_R.c.id == reservation_id).values(
             status="confirmed", confirmed_at=now))
         bump_revision(conn)
+        bump_reservations_revision(conn)
         confirmed = _read(conn, reservation_id, now)
         audit.record(conn, actor, "confirm", kind="reservation", element_id=reservation_id,
                      before=_public(row, confirmed["ducts"], now), after=confirmed)
@@ -322,7 +323,7 @@ def cancel(engine: Engine, reservation_id: str, *, now: datetime | None = None,
             msg = f"reservation {reservation_id!r} is {row['status']}; it cannot be cancelled"
             raise ConflictError(msg, element_id=reservation_id)
         conn.execute(_R.update().where(_R.c.id == reservation_id).values(status="cancelled"))
-        bump_revision(conn)
+        bump_reservations_revision(conn)
         cancelled = _read(conn, reservation_id, now)
         audit.record(conn, actor, "cancel", kind="reservation", element_id=reservation_id,
                      before=_public(row, cancelled["ducts"], now), after=cancelled)
@@ -353,6 +354,14 @@ def get_reservation(engine: Engine, reservation_id: str, *,
     """One reservation."""
     with engine.connect() as conn:
         return _read(conn, reservation_id, now or _now())
+
+
+def active_count(conn: Connection, *, now: datetime | None = None) -> int:
+    """How many reservations are active (held, not lapsed) at ``now``."""
+    now = now or _now()
+    stmt = select(func.count()).select_from(_R).where(_R.c.status == "reserved",
+                                                      _R.c.expires_at > now)
+    return int(conn.execute(stmt).scalar_one())
 
 
 def active_reservation_cables(conn: Connection, *, now: datetime | None = None

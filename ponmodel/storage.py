@@ -184,6 +184,7 @@ def document_rows(doc: Document) -> dict[str, list[dict[str, Any]]]:
             "id": 1,
             "format": FORMAT,
             "revision": 0,
+            "reservations_revision": 0,
             "name": doc.get("name"),
             "connector_loss_db": defaults.get("connector_loss_db"),
             "splice_loss_db": defaults.get("splice_loss_db"),
@@ -356,6 +357,7 @@ def import_document(
             )
             raise InventoryNotEmptyError(msg)
         rows["network"][0]["revision"] = revision(conn) + 1
+        rows["network"][0]["reservations_revision"] = reservations_revision(conn) + 1
         before = _counts(conn) if count else None
         if count or replace:
             _delete_all(conn)
@@ -621,6 +623,19 @@ def bump_revision(conn: Connection) -> None:
     """Mark the stored network as changed (caches keyed on :func:`revision` rebuild)."""
     table = NetworkTable.__table__
     conn.execute(table.update().values(revision=table.c.revision + 1))
+
+
+def bump_reservations_revision(conn: Connection) -> None:
+    """Mark the reservations as changed (duct fill and routing caches rebuild)."""
+    table = NetworkTable.__table__
+    conn.execute(table.update().values(reservations_revision=table.c.reservations_revision + 1))
+
+
+def reservations_revision(conn: Connection) -> int:
+    """The reservations' revision: it changes with every reserve, confirm, cancel, import."""
+    table = NetworkTable.__table__
+    value = conn.execute(select(table.c.reservations_revision)).scalar_one_or_none()
+    return int(value or 0)
 
 
 def revision(conn: Connection) -> int:

@@ -29,6 +29,7 @@ class AuditEntry(BaseModel):
     element_id: str | None
     before: Any
     after: Any
+    revision: int | None
 
 
 @router.get("/audit", name="audit_log", response_model=list[AuditEntry])

@@ -12,7 +12,8 @@ from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.document import Document
 from ponmodel.errors import PonmodelError
-from ponmodel.reservations import active_reservation_cables
+from ponmodel.reservations import active_count, active_reservation_cables
+from ponmodel.storage import reservations_revision
 from ponmodel.topology.ducts import DuctReport, duct_fill
 from ponmodel.topology.impact import impact, impact_index, shared_risk
 from ponmodel.topology.routing import plan_route, routing_index
@@ -35,10 +36,16 @@ def with_reservations(doc: Document, conn: Connection) -> Document:
     return {**doc, "cables": [*doc.get("cables", []), *held]}
 
 
+def _held(conn: Connection) -> tuple[int, int]:
+    """What the room reservations hold depends on: their revision, and how many are still
+    active (one lapses at its expiry time, without any write)."""
+    return reservations_revision(conn), active_count(conn)
+
+
 def _fill(cache: CacheDep, conn: ConnectionDep, zone: str | None, near: float) -> DuctReport:
     return cache.memo(conn, ("fill", near),
                       lambda topo: duct_fill(with_reservations(topo.doc, conn), near_share=near),
-                      zone)
+                      zone, generation=_held(conn))
 
 
 @router.get("/fill", name="duct_fill")
@@ -88,7 +95,8 @@ def route_route(cache: CacheDep, conn: ConnectionDep, body: RouteRequest) -> dic
         msg = "give cable_diameter_mm or fibre_count"
         raise RouteError(msg)
     index = cache.memo(conn, "routing",
-                       lambda topo: routing_index(with_reservations(topo.doc, conn)), body.zone)
+                       lambda topo: routing_index(with_reservations(topo.doc, conn)), body.zone,
+                       generation=_held(conn))
     try:
         return plan_route(
             index, body.from_, body.to, cable_diameter_mm=body.cable_diameter_mm,

@@ -4,6 +4,7 @@ writers on both databases), merge-patch semantics, validation naming the field."
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -115,3 +116,39 @@ def test_concurrent_edits_of_one_ont_lose_no_update(tiny: Engine) -> None:
     with tiny.connect() as conn:
         (ont,), _ = read_elements(conn, "ont", ids=["ONT-02"])
     assert ont["customer"] == f"writer {winners[0].split()[1]}"
+
+
+def test_the_cache_replays_an_edit_to_what_a_rebuild_reads(engine: Engine) -> None:
+    from ponmodel.api.deps import TopologyCache
+    from ponmodel.scope import redact
+    from ponmodel.storage import export_with
+    from ponmodel.topology.build import subset_for_zone
+
+    import_document(engine, fixture_doc("two_operators_shared_duct.json"))
+    cache, zone = TopologyCache(), "sai-dong-b-iz"
+
+    def views() -> list[Any]:
+        with engine.connect() as conn:
+            return [cache.get(conn), cache.get(conn, zone), cache.get(conn, None, "vnpt"),
+                    cache.get(conn, zone, "vnpt")]
+
+    def fresh() -> list[Any]:
+        with engine.connect() as conn:
+            doc = export_with(conn)
+        return [doc, subset_for_zone(doc, zone), redact(doc, "vnpt"),
+                subset_for_zone(redact(doc, "vnpt"), zone)]
+
+    graphs = [t.pon for t in views()]
+    edit_ont(engine, "ONT-01", {"customer": "Renamed", "kind": "residential",
+                                "service": {"down": {"max_mbps": 2500}}}, expected_version=1)
+    replayed = views()
+    assert [t.pon for t in replayed] == graphs  # the same graphs: replayed, not rebuilt
+    assert all(a is b for a, b in zip((t.pon for t in replayed), graphs, strict=True))
+    assert [t.doc for t in replayed] == fresh()
+    assert replayed[0].pon.nodes[("ont", "ONT-01")]["kind"] == "residential"
+    assert replayed[0].element("ONT-01")[1]["customer"] == "Renamed"
+    # moving an ONT to another structure changes the physical picture: a full rebuild
+    edit_ont(engine, "ONT-01", {"structure": "BLD-02"}, expected_version=2)
+    rebuilt = views()
+    assert rebuilt[0].pon is not graphs[0]
+    assert [t.doc for t in rebuilt] == fresh()
