@@ -62,8 +62,31 @@
 
   function setStatus(text) { $("status").textContent = text; }
 
-  function getJSON(url) {
-    return fetch(url).then(function (r) {
+  // An API key, when the server asks for one (not on the server's own machine): given
+  // once as /viewer#key=pm_..., or typed when a read answers 401; kept for this tab only.
+  function apiKey() {
+    var m = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
+    if (m) {
+      sessionStorage.setItem("ponmodel-key", decodeURIComponent(m[1]));
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return sessionStorage.getItem("ponmodel-key");
+  }
+
+  var askedForKey = false;  // one prompt per page, however many reads answer 401
+
+  function getJSON(url, retried) {
+    var key = apiKey();
+    var headers = key ? { "Authorization": "Bearer " + key } : {};
+    return fetch(url, { headers: headers }).then(function (r) {
+      if (r.status === 401 && !retried) {
+        if (!askedForKey) {
+          askedForKey = true;
+          var typed = window.prompt("This server needs an API key (pm_\u2026):");
+          if (typed) { sessionStorage.setItem("ponmodel-key", typed.trim()); }
+        }
+        if (apiKey() && apiKey() !== key) { return getJSON(url, true); }
+      }
       if (!r.ok) {
         return r.json().catch(function () { return {}; }).then(function (body) {
           throw new Error(body.detail || body.title || (r.status + " " + r.statusText));

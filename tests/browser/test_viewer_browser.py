@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,8 @@ def hanoi() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, hanoi: dict[str, Any],
            chromium: str) -> Iterator[str]:
-    """uvicorn on a free loopback port, serving the app on an SQLite file holding Hanoi."""
-    import uvicorn
-
+    """uvicorn on a free loopback port, serving the app on an SQLite file holding Hanoi;
+    from this machine the viewer reads without a key (the demo's local viewer)."""
     from ponmodel.api.main import create_app
     from ponmodel.settings import Settings
     from ponmodel.storage import import_document, make_engine, migrate
@@ -92,7 +92,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, hanoi: dict[str, Any],
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     import_document(engine, hanoi, replace=True, validated=True)
-    app = create_app(Settings(database_url="sqlite://"), engine=engine)
+    with _serve(create_app(Settings(database_url="sqlite://"), engine=engine)) as url:
+        yield url
+    engine.dispose()
+
+
+@contextmanager
+def _serve(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, for the duration."""
+    import uvicorn
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -105,10 +114,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, hanoi: dict[str, Any],
     while not instance.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -361,6 +371,44 @@ def test_the_operator_filter_keeps_one_operators_trees(page: Page, server: str,
     vnpt = {o["id"] for o in zone_doc["olts"] if o["operator"] == "vnpt"}
     budget = network_budget(zone_doc)
     assert page.points("pon")["ONTs"] == sum(1 for o in budget.onts if o.olt in vnpt)
+
+
+def test_a_server_that_wants_keys_shows_a_planner_only_its_operator(
+        browser: Any, hanoi: dict[str, Any], tmp_path: Path) -> None:
+    # No local viewer: the page gets its key once in the address (#key=…), keeps it for the
+    # tab, and every data request carries it; the planner of VNPT sees VNPT's ONTs only.
+    from ponmodel.api.main import create_app
+    from ponmodel.keys import create_key
+    from ponmodel.settings import Settings
+    from ponmodel.storage import import_document, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'keyed.db'}")
+    migrate(engine)
+    import_document(engine, hanoi, replace=True, validated=True)
+    _, token = create_key(engine, role="planner", operator="vnpt")
+    app = create_app(Settings(database_url="sqlite://", local_viewer=False), engine=engine)
+    zone_doc = _zone_doc(hanoi, ZONE)
+    vnpt = {o["id"] for o in zone_doc["olts"] if o["operator"] == "vnpt"}
+    expected = sum(1 for o in network_budget(zone_doc).onts if o.olt in vnpt)
+    assert 0 < expected < len(zone_doc["onts"])  # the zone holds other operators' ONTs too
+    with _serve(app) as url:
+        page = Page(browser)
+        try:
+            page.open(f"{url}/viewer/{ZONE}#key={token}", ZONE)
+            assert page.points("pon")["ONTs"] == expected
+            assert "key=" not in page.page.url  # the key does not stay in the address bar
+            assert page.errors == []
+        finally:
+            page.context.close()
+        anonymous = Page(browser)  # no key: the prompt is dismissed, nothing is drawn
+        try:
+            anonymous.page.goto(f"{url}/viewer/{ZONE}")
+            anonymous.page.wait_for_function(
+                "ponViewer.errors.some(e => e.includes('needs an API key'))", timeout=30_000)
+            assert anonymous.page.evaluate("document.body.dataset.ready") is None
+        finally:
+            anonymous.context.close()
+    engine.dispose()
 
 
 def test_the_exported_file_works_offline(browser: Any, hanoi: dict[str, Any],
