@@ -42,8 +42,17 @@ class ReservationPublic(BaseModel):
     confirmed_at: str | None
 
 
+_FOLLOW_UPS = {
+    name: {"operationId": f"reservations-{name}",
+           "parameters": {"reservation_id": "$response.body#/id"}}
+    for name in ("get_reservation", "confirm_reservation", "cancel_reservation")
+}
+"""OpenAPI links from a new reservation to what can be done with it (stateful fuzzing)."""
+
+
 @router.post("/reservations", name="create_reservation", response_model=ReservationPublic,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED,
+             responses={201: {"description": "Held", "links": _FOLLOW_UPS}})
 def create_route(engine: EngineDep, principal: PrincipalDep, body: ReservationRequest
                  ) -> dict[str, object]:
     """Reserve room in every duct of the route; 409 naming the duct when one is full; 403

@@ -56,3 +56,19 @@ CHECKS = [c for c in schemathesis.checks.CHECKS.get_all() if c.__name__ not in S
           derandomize=True)
 def test_every_operation_answers_within_its_schema(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)
+
+
+class StatefulBase(schema.as_state_machine()):  # type: ignore[misc]
+    """Sequences that follow the schema's links (a reservation, then reads, confirmation or
+    cancellation of that same reservation), every response checked as above."""
+
+    def validate_response(self, response: object, case: schemathesis.Case,
+                          **kwargs: object) -> None:
+        case.validate_response(response, checks=CHECKS)
+
+
+TestStatefulLinks = StatefulBase.TestCase
+TestStatefulLinks.settings = settings(
+    max_examples=EXAMPLES, stateful_step_count=6, deadline=None,
+    suppress_health_check=list(HealthCheck), derandomize=True,
+)
