@@ -156,15 +156,26 @@ def _check_foreign_keys(conn: Connection) -> None:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic (creates every table on a new database)."""
+    """Bring the schema to ``revision`` with Alembic (creates every table on a new database).
+
+    Safe when several processes or machines start at once: the migration holds the
+    database's write lock (SQLite) or a transaction-scoped advisory lock (PostgreSQL), so one
+    migrates and the others then find the schema at ``revision``.
+    """
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+MIGRATION_LOCK_KEY = 0x706F6E6D  # "ponm"
+"""PostgreSQL advisory lock held while migrating."""
 
 
 # --------------------------------------------------------------------------- import

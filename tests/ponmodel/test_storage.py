@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from ponmodel.document import canonical, load_document
@@ -136,3 +136,23 @@ def test_an_empty_network_can_be_followed_by_another(engine: Engine) -> None:
     with engine.connect() as conn:
         assert revision(conn) == 2
     assert export_document(engine)["name"] == fixture_doc("tiny.json")["name"]
+
+
+def test_processes_starting_together_migrate_once(engine: Engine) -> None:
+    # Four workers (or machines) start on a fresh database at the same moment: one
+    # migrates, the others wait for its lock and find the schema at head; none fails.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ponmodel.storage import drop_all, make_engine, migrate
+
+    drop_all(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    engines = [make_engine(url) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(migrate, engines))  # re-raises any worker's error
+    with engine.connect() as conn:
+        heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert heads == ["0003"] and diff == []
+    for e in engines:
+        e.dispose()
