@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ponmodel import catalog
 from ponmodel.budget import BudgetResult, run_budget
@@ -223,6 +224,100 @@ def contributors(forest: PonForest, node: int, direction: str, doc_index: dict[s
     return [text for _, text in parts[:top]]
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetColumns:
+    """The per-ONT verdicts of :func:`network_budget` as arrays, in the forest's ONT order.
+
+    ``loss_*_db``, ``distance_m`` and ``split`` are read off the kernel's cumulative
+    figures at each ONT's node; ``reach_limit_m`` and ``split_limit`` are its port's limits
+    (override, else technology); the rest are the checks described in the module docstring.
+    """
+
+    loss_down_db: NDArray[np.float64]
+    loss_up_db: NDArray[np.float64]
+    distance_m: NDArray[np.float64]
+    split: NDArray[np.int64]
+    reach_limit_m: NDArray[np.float64]
+    split_limit: NDArray[np.int64]
+    reach_ok: NDArray[np.bool_]
+    split_ok: NDArray[np.bool_]
+    ok: NDArray[np.bool_]
+    worst_headroom_db: NDArray[np.float64]
+
+
+def budget_columns(forest: PonForest, result: BudgetResult,
+                   limits: dict[str, tuple[float, int]]) -> BudgetColumns:
+    """Every ONT's figures and verdicts at once (no per-ONT object): see
+    :class:`BudgetColumns`. ``limits`` is :func:`port_limits` of the network."""
+    ont_node, ont_port = forest.ont_node, forest.ont_port
+    per_port = [limits[p] for p in forest.port_ids]
+    reach_of_port = np.array([r for r, _ in per_port], dtype=np.float64)
+    split_of_port = np.array([s for _, s in per_port], dtype=np.int64)
+    distance = result.cum_length_m[ont_node]
+    split = np.rint(result.cum_split[ont_node]).astype(np.int64)
+    reach_limit = reach_of_port[ont_port]
+    split_limit = split_of_port[ont_port]
+    reach_ok = distance <= reach_limit
+    split_ok = split <= split_limit
+    return BudgetColumns(
+        loss_down_db=result.cum_loss_down_db[ont_node],
+        loss_up_db=result.cum_loss_up_db[ont_node],
+        distance_m=distance,
+        split=split,
+        reach_limit_m=reach_limit,
+        split_limit=split_limit,
+        reach_ok=reach_ok,
+        split_ok=split_ok,
+        ok=result.ok_down & result.ok_up & result.class_ok & reach_ok & split_ok,
+        worst_headroom_db=np.minimum(result.headroom_down_db, result.headroom_up_db),
+    )
+
+
+def ont_problems(forest: PonForest, result: BudgetResult, columns: BudgetColumns, k: int,
+                 splitters: Any) -> list[str]:
+    """The problems of the ``k``-th ONT of the forest in words (empty when it is ``ok``).
+
+    ``splitters`` maps a splitter id to its element (``ratio``, ``through_percent``): a
+    dict of the document's splitters, or any object with the dict's ``get``.
+    """
+    if columns.ok[k]:
+        return []
+    p = int(forest.ont_port[k])
+    technology = catalog.technology(forest.port_technology[p])
+    return _problems(
+        forest, k, _directions(result, columns, k, technology), bool(result.class_ok[k]),
+        float(columns.reach_limit_m[k]), int(columns.split_limit[k]),
+        float(columns.distance_m[k]), int(columns.split[k]), forest.figures.safety_margin_db,
+        splitters,
+    )
+
+
+def ont_budget(forest: PonForest, result: BudgetResult, columns: BudgetColumns, k: int,
+               problems: list[str]) -> OntBudget:
+    """The ``k``-th ONT of the forest as :func:`network_budget` reports it."""
+    p = int(forest.ont_port[k])
+    down, up = _directions(result, columns, k, catalog.technology(forest.port_technology[p]))
+    return OntBudget(
+        id=forest.ont_ids[k], port=forest.port_ids[p], olt=forest.port_olt[p],
+        distance_m=float(columns.distance_m[k]), split=int(columns.split[k]),
+        downstream=down, upstream=up, class_ok=bool(result.class_ok[k]),
+        reach_ok=bool(columns.reach_ok[k]), split_ok=bool(columns.split_ok[k]),
+        ok=bool(columns.ok[k]), problems=list(problems),
+    )
+
+
+def _directions(result: BudgetResult, columns: BudgetColumns, k: int,
+                technology: catalog.Technology) -> tuple[DirectionBudget, DirectionBudget]:
+    return (
+        DirectionBudget(technology.wavelength_down_nm, float(columns.loss_down_db[k]),
+                        float(result.rx_min_down_dbm[k]), float(result.rx_max_down_dbm[k]),
+                        float(result.headroom_down_db[k]), bool(result.ok_down[k])),
+        DirectionBudget(technology.wavelength_up_nm, float(columns.loss_up_db[k]),
+                        float(result.rx_min_up_dbm[k]), float(result.rx_max_up_dbm[k]),
+                        float(result.headroom_up_db[k]), bool(result.ok_up[k])),
+    )
+
+
 def network_budget(doc: Document, *, forest: PonForest | None = None) -> BudgetReport:
     """The budget of every ONT and PON port of a validated document."""
     forest = forest or pack_forest(doc)
@@ -230,48 +325,39 @@ def network_budget(doc: Document, *, forest: PonForest | None = None) -> BudgetR
     margin = forest.figures.safety_margin_db
     limits = port_limits(doc)
     splitters = {s["id"]: s for s in doc.get("splitters", [])}
-    ont_node = forest.ont_node
+    cols = budget_columns(forest, result, limits)
     # plain Python lists: indexing numpy scalars one by one costs more than the loop itself
-    loss_down = result.cum_loss_down_db[ont_node].tolist()
-    loss_up = result.cum_loss_up_db[ont_node].tolist()
-    distance = result.cum_length_m[ont_node].tolist()
-    split = np.rint(result.cum_split[ont_node]).astype(np.int64).tolist()
+    loss_down = cols.loss_down_db.tolist()
+    loss_up = cols.loss_up_db.tolist()
+    distance = cols.distance_m.tolist()
+    split = cols.split.tolist()
     columns = [a.tolist() for a in (
         result.rx_min_down_dbm, result.rx_max_down_dbm, result.headroom_down_db,
         result.rx_min_up_dbm, result.rx_max_up_dbm, result.headroom_up_db)]
-    ok_down, ok_up, class_oks = (a.tolist() for a in (result.ok_down, result.ok_up,
-                                                      result.class_ok))
+    ok_down, ok_up, class_oks, reach_oks, split_oks, oks = (a.tolist() for a in (
+        result.ok_down, result.ok_up, result.class_ok, cols.reach_ok, cols.split_ok, cols.ok))
     ont_port = forest.ont_port.tolist()
     per_port = []
     for p, port_id in enumerate(forest.port_ids):
         technology = catalog.technology(forest.port_technology[p])
         per_port.append((port_id, forest.port_olt[p], technology.wavelength_down_nm,
-                         technology.wavelength_up_nm, *limits[port_id]))
+                         technology.wavelength_up_nm))
     report = BudgetReport(safety_margin_db=margin)
     append = report.onts.append
     for k, ont_id in enumerate(forest.ont_ids):
-        p = ont_port[k]
-        port_id, olt_id, down_nm, up_nm, reach_limit, split_limit = per_port[p]
+        port_id, olt_id, down_nm, up_nm = per_port[ont_port[k]]
         down = DirectionBudget(down_nm, loss_down[k], columns[0][k], columns[1][k],
                                columns[2][k], ok_down[k])
         up = DirectionBudget(up_nm, loss_up[k], columns[3][k], columns[4][k], columns[5][k],
                              ok_up[k])
-        reach_ok = distance[k] <= reach_limit
-        split_ok = split[k] <= split_limit
-        class_ok = class_oks[k]
-        ok = down.ok and up.ok and class_ok and reach_ok and split_ok
-        problems: list[str] = []
-        if not ok:
-            problems = _problems(
-                forest, k, (down, up), class_ok, reach_limit, split_limit, distance[k],
-                split[k], margin, splitters,
-            )
+        ok = oks[k]
         append(OntBudget(
             id=ont_id, port=port_id, olt=olt_id, distance_m=distance[k], split=split[k],
-            downstream=down, upstream=up, class_ok=class_ok, reach_ok=reach_ok,
-            split_ok=split_ok, ok=ok, problems=problems,
+            downstream=down, upstream=up, class_ok=class_oks[k], reach_ok=reach_oks[k],
+            split_ok=split_oks[k], ok=ok,
+            problems=[] if ok else ont_problems(forest, result, cols, k, splitters),
         ))
-    report.ports = _port_budgets(forest, report, limits)
+    report.ports = port_budgets(forest, cols, limits)
     report.onts.sort(key=lambda o: (o.worst_headroom_db, o.id))
     return report
 
@@ -322,56 +408,85 @@ def _problems(
     return out
 
 
-def _port_budgets(forest: PonForest, report: BudgetReport,
-                  limits: dict[str, tuple[float, int]]) -> list[PortBudget]:
+def worst_per_port(values: NDArray[np.float64], ont_port: NDArray[np.int64], n_ports: int,
+                   ids: list[str], *, valid: NDArray[np.bool_] | None = None
+                   ) -> NDArray[np.int64]:
+    """Per port, the index of its ONT with the smallest value (ties: the smallest id), or
+    −1 for a port with no (valid) ONT. ONTs are grouped by port (``ont_port`` sorted).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> worst_per_port(np.array([2.0, 1.0, 1.0, 5.0]), np.array([0, 0, 0, 2]), 3,
+    ...                ["c", "b", "a", "d"]).tolist()
+    [2, -1, 3]
+    """
+    if valid is not None:
+        values = np.where(valid, values, np.inf)
+    start = np.searchsorted(ont_port, np.arange(n_ports + 1))
+    nonempty = start[1:] > start[:-1]
+    low = np.full(n_ports, np.inf)
+    if nonempty.any():
+        low[nonempty] = np.minimum.reduceat(values, start[:-1][nonempty])
+    out = np.full(n_ports, -1, dtype=np.int64)
+    ties = np.flatnonzero((values == low[ont_port]) & (values < np.inf))
+    for k, p in zip(ties.tolist(), ont_port[ties].tolist(), strict=True):
+        if out[p] < 0 or ids[k] < ids[out[p]]:
+            out[p] = k
+    return out
+
+
+def port_budgets(forest: PonForest, columns: BudgetColumns,
+                 limits: dict[str, tuple[float, int]]) -> list[PortBudget]:
     """Per port: spread of distance and loss over its ONTs (contiguous in forest order)."""
-    by_id = {o.id: o for o in report.onts}
     n_ports = len(forest.port_ids)
-    start = np.searchsorted(forest.ont_port, np.arange(n_ports + 1))
-    distance = np.array([by_id[o].distance_m for o in forest.ont_ids])
-    down = np.array([by_id[o].downstream.loss_db for o in forest.ont_ids])
-    up = np.array([by_id[o].upstream.loss_db for o in forest.ont_ids])
-    worst = np.array([by_id[o].worst_headroom_db for o in forest.ont_ids])
+    ont_port = forest.ont_port
+    start = np.searchsorted(ont_port, np.arange(n_ports + 1))
+    count = np.diff(start)
+    nonempty = count > 0
+    first = start[:-1][nonempty]
+
+    def per_port(ufunc: np.ufunc, values: NDArray[Any]) -> list[Any]:
+        out = np.zeros(n_ports, dtype=values.dtype)
+        if len(first):
+            out[nonempty] = ufunc.reduceat(values, first)
+        return out.tolist()
+
+    distance, down, up = columns.distance_m, columns.loss_down_db, columns.loss_up_db
+    max_distance = per_port(np.maximum, distance)
+    diff_reach = (np.array(max_distance) - np.array(per_port(np.minimum, distance))).tolist()
+    diff_down = (np.array(per_port(np.maximum, down)) - np.array(per_port(np.minimum, down)))
+    diff_up = (np.array(per_port(np.maximum, up)) - np.array(per_port(np.minimum, up)))
+    onts_ok = per_port(np.add, columns.ok.astype(np.int64))
+    worst = worst_per_port(columns.worst_headroom_db, ont_port, n_ports, forest.ont_ids).tolist()
+    diffs = (diff_down.tolist(), diff_up.tolist())
     ports = []
     for p, port_id in enumerate(forest.port_ids):
-        lo, hi = int(start[p]), int(start[p + 1])
         technology = catalog.technology(forest.port_technology[p])
         reach_limit, _ = limits[port_id]
         problems: list[str] = []
-        worst_ont: OntBudget | None = None
-        if hi > lo:
-            diff_reach = float(distance[lo:hi].max() - distance[lo:hi].min())
-            diff_down = float(down[lo:hi].max() - down[lo:hi].min())
-            diff_up = float(up[lo:hi].max() - up[lo:hi].min())
-            max_distance = float(distance[lo:hi].max())
-            members = forest.ont_ids[lo:hi]
-            low = worst[lo:hi].min()
-            worst_ont = by_id[min(o for o, w in zip(members, worst[lo:hi], strict=True)
-                                  if w == low)]
-            onts_ok = sum(by_id[o].ok for o in members)
-        else:
-            diff_reach = diff_down = diff_up = max_distance = 0.0
-            onts_ok = 0
-        if diff_reach > technology.max_differential_reach_m:
+        if diff_reach[p] > technology.max_differential_reach_m:
             problems.append(
-                f"differential reach {diff_reach / 1000:.2f} km exceeds "
+                f"differential reach {diff_reach[p] / 1000:.2f} km exceeds "
                 f"{technology.max_differential_reach_m / 1000:g} km"
             )
-        for name, diff in (("downstream", diff_down), ("upstream", diff_up)):
+        for name, diff in (("downstream", diffs[0][p]), ("upstream", diffs[1][p])):
             if diff > technology.max_differential_loss_db:
                 problems.append(
                     f"{name} differential loss {diff:.1f} dB exceeds "
                     f"{technology.max_differential_loss_db:g} dB"
                 )
+        k = worst[p]
         ports.append(PortBudget(
             id=port_id, olt=forest.port_olt[p], technology=forest.port_technology[p],
-            optics_class=forest.port_class[p], onts=hi - lo, onts_ok=onts_ok,
-            max_distance_m=max_distance, max_reach_m=reach_limit, differential_reach_m=diff_reach,
+            optics_class=forest.port_class[p], onts=int(count[p]), onts_ok=onts_ok[p],
+            max_distance_m=max_distance[p], max_reach_m=reach_limit,
+            differential_reach_m=diff_reach[p],
             max_differential_reach_m=technology.max_differential_reach_m,
-            differential_loss_down_db=diff_down, differential_loss_up_db=diff_up,
+            differential_loss_down_db=diffs[0][p], differential_loss_up_db=diffs[1][p],
             max_differential_loss_db=technology.max_differential_loss_db,
-            worst_ont=worst_ont.id if worst_ont else None,
-            worst_headroom_db=worst_ont.worst_headroom_db if worst_ont else None,
+            worst_ont=forest.ont_ids[k] if k >= 0 else None,
+            worst_headroom_db=float(columns.worst_headroom_db[k]) if k >= 0 else None,
             ok=not problems, problems=problems,
         ))
     return ports

@@ -32,7 +32,7 @@ from ponmodel.capacity import allocate
 from ponmodel.document import Document
 from ponmodel.elements import effective_additional
 from ponmodel.errors import NotFoundError
-from ponmodel.topology.budget import BudgetReport, network_budget
+from ponmodel.topology.budget import BudgetReport, network_budget, worst_per_port
 from ponmodel.topology.pack import PonForest, pack_forest
 
 TEN_G_LINE_RATE_MBPS = 9953.28
@@ -238,6 +238,105 @@ def _service_arrays(forest: PonForest, onts: dict[str, dict[str, Any]], directio
             "weight": weight, "additional": np.array(additional)}
 
 
+@dataclass
+class CapacityColumns:
+    """What :func:`network_capacity` computes, without one object per ONT: per ONT (in the
+    forest's ONT order) and direction the rates, per ONT the 10G-symmetric verdict, and the
+    port and OLT uplink results."""
+
+    rates: dict[str, tuple[NDArray[np.float64], ...]]
+    """Direction (``down``, ``up``) → ``(guaranteed, full_load, peak, max)``, Mbit/s."""
+    ten_g_symmetric: NDArray[np.bool_]
+    ports: list[PortCapacity]
+    olts: list[OltCapacity]
+
+
+def capacity_columns(
+    forest: PonForest, *, services: dict[str, dict[str, NDArray[Any]]],
+    budget_closes: NDArray[np.bool_], ports: dict[str, dict[str, Any]],
+    olts: dict[str, dict[str, Any]], zone_of_structure: dict[str, str | None],
+) -> CapacityColumns:
+    """Allocate every port in both directions and judge every port, uplink and ONT.
+
+    Parameters
+    ----------
+    forest : PonForest
+        The packed network.
+    services : dict
+        Direction → the ONTs' ``fixed_mbps``, ``assured_mbps``, ``max_mbps``, ``weight``
+        and ``additional`` (resolved eligibility names or tier codes), in forest ONT order.
+    budget_closes : array of bool
+        Per ONT: its budget is ok both ways and within its class.
+    ports, olts : dict
+        Port id → port element, OLT id → OLT element (every OLT, in report order).
+    zone_of_structure : dict
+        Structure id → zone id, for the OLTs' structures at least.
+    """
+    n_ports = len(forest.port_ids)
+    port_start = np.searchsorted(forest.ont_port, np.arange(n_ports + 1), side="left")
+    capacity = np.array([port_capacity_mbps(ports[p]) for p in forest.port_ids]).reshape(-1, 2)
+    rates: dict[str, tuple[NDArray[Any], ...]] = {}
+    for d, direction in enumerate(DIRECTIONS):
+        svc = services[direction]
+        full, peak = allocate(port_start=port_start, capacity_mbps=capacity[:, d], **svc)
+        guaranteed = svc["fixed_mbps"] + svc["assured_mbps"]
+        rates[direction] = (guaranteed, full, peak, svc["max_mbps"])
+    ten_g_of: dict[tuple[str, str], bool] = {}  # (technology, OLT) → the port side passes
+    for technology, olt_id in zip(forest.port_technology, forest.port_olt, strict=True):
+        if (technology, olt_id) not in ten_g_of:
+            ten_g_of[technology, olt_id] = not _not_ten_g(technology, True, olts[olt_id])
+    port_ten_g = np.array([ten_g_of[key] for key in zip(forest.port_technology, forest.port_olt,
+                                                        strict=True)], dtype=bool)
+    ten_g = budget_closes & port_ten_g[forest.ont_port]
+    _, full_down, _, max_down = rates["down"]
+    served = max_down > 0
+    share = np.divide(full_down, max_down, out=np.full(len(max_down), np.inf), where=served)
+    worst = worst_per_port(share, forest.ont_port, n_ports, forest.ont_ids, valid=served)
+    port_list = []
+    add = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
+    bounds = port_start.tolist()
+    capacities = capacity.tolist()
+    sums = [(rates[d][0], rates[d][3]) for d in DIRECTIONS]  # guaranteed, max
+    for p, port_id in enumerate(forest.port_ids):
+        lo, hi = bounds[p], bounds[p + 1]
+        olt = olts[forest.port_olt[p]]
+        loads = [Load.of(capacities[p][d], float(add(guaranteed[lo:hi])),
+                         float(add(maximum[lo:hi])))
+                 for d, (guaranteed, maximum) in enumerate(sums)]
+        k = int(worst[p])
+        port_list.append(PortCapacity(
+            id=port_id, olt=olt["id"], operator=olt["operator"],
+            zone=zone_of_structure.get(olt["structure"]), technology=forest.port_technology[p],
+            onts=hi - lo, down=loads[0], up=loads[1],
+            worst_served_ont=forest.ont_ids[k] if k >= 0 else None,
+            worst_served_share=float(full_down[k]) / float(max_down[k]) if k >= 0 else None,
+        ))
+    by_olt: dict[str, list[PortCapacity]] = defaultdict(list)
+    for port in port_list:
+        by_olt[port.olt].append(port)
+    olt_list = []
+    for olt_id, olt in olts.items():
+        uplink_mbps = float(olt["uplink_gbps"]) * 1000.0
+        members = by_olt.get(olt_id, [])
+        olt_loads = [
+            Load.of(uplink_mbps, sum(getattr(p, d).guaranteed_mbps for p in members),
+                    sum(getattr(p, d).sold_max_mbps for p in members))
+            for d in DIRECTIONS
+        ]
+        olt_list.append(OltCapacity(
+            id=olt_id, operator=olt["operator"], zone=zone_of_structure.get(olt["structure"]),
+            uplink_gbps=float(olt["uplink_gbps"]), down=olt_loads[0], up=olt_loads[1],
+        ))
+    return CapacityColumns(rates=rates, ten_g_symmetric=ten_g, ports=port_list, olts=olt_list)
+
+
+def not_ten_g_reasons(forest: PonForest, k: int, budget_closes: bool,
+                      olts: dict[str, dict[str, Any]]) -> list[str]:
+    """Why the ``k``-th ONT of the forest is not 10G-symmetric (empty when it is)."""
+    p = int(forest.ont_port[k])
+    return _not_ten_g(forest.port_technology[p], budget_closes, olts[forest.port_olt[p]])
+
+
 def network_capacity(doc: Document, *, forest: PonForest | None = None,
                      budget: BudgetReport | None = None) -> CapacityReport:
     """Bandwidth at full load of every ONT, port and OLT uplink of a validated document."""
@@ -247,68 +346,30 @@ def network_capacity(doc: Document, *, forest: PonForest | None = None,
     zone_of_structure = {s["id"]: s.get("zone") for s in doc.get("structures", [])}
     olts = {o["id"]: o for o in doc.get("olts", [])}
     ports = {p["id"]: p for o in doc.get("olts", []) for p in o.get("ports", [])}
-    n_ports = len(forest.port_ids)
-    port_start = np.searchsorted(forest.ont_port, np.arange(n_ports + 1), side="left")
-    capacity = np.array([port_capacity_mbps(ports[p]) for p in forest.port_ids]).reshape(-1, 2)
-    rates: dict[str, tuple[NDArray[Any], ...]] = {}
-    for d, direction in enumerate(DIRECTIONS):
-        svc = _service_arrays(forest, onts, direction)
-        full, peak = allocate(port_start=port_start, capacity_mbps=capacity[:, d], **svc)
-        guaranteed = svc["fixed_mbps"] + svc["assured_mbps"]
-        rates[direction] = (guaranteed, full, peak, svc["max_mbps"])
-    closes = {o.id: o.downstream.ok and o.upstream.ok and o.class_ok for o in budget.onts}
-    report = CapacityReport()
-    columns = {d: [a.tolist() for a in rates[d]] for d in DIRECTIONS}
+    closes_of = {o.id: o.downstream.ok and o.upstream.ok and o.class_ok for o in budget.onts}
+    closes = np.array([closes_of[o] for o in forest.ont_ids], dtype=bool)
+    services = {d: _service_arrays(forest, onts, d) for d in DIRECTIONS}
+    cols = capacity_columns(forest, services=services, budget_closes=closes, ports=ports,
+                            olts=olts, zone_of_structure=zone_of_structure)
+    report = CapacityReport(ports=cols.ports, olts=cols.olts)
+    columns = {d: [a.tolist() for a in cols.rates[d]] for d in DIRECTIONS}
     down_cols, up_cols = columns["down"], columns["up"]
     ont_port = forest.ont_port.tolist()
+    closes_list = closes.tolist()
     reasons_of: dict[tuple[int, bool], list[str]] = {}
     for k, ont_id in enumerate(forest.ont_ids):
         p = ont_port[k]
-        olt = olts[forest.port_olt[p]]
-        key = (p, closes[ont_id])
+        key = (p, closes_list[k])
         if key not in reasons_of:
-            reasons_of[key] = _not_ten_g(forest.port_technology[p], key[1], olt)
+            reasons_of[key] = not_ten_g_reasons(forest, k, key[1], olts)
         reasons = reasons_of[key]
         ont = onts[ont_id]
         report.onts.append(OntCapacity(
-            id=ont_id, port=forest.port_ids[p], olt=olt["id"], kind=ont["kind"],
+            id=ont_id, port=forest.port_ids[p], olt=forest.port_olt[p], kind=ont["kind"],
             zone=zone_of_structure.get(ont["structure"]),
             down=OntRates(down_cols[0][k], down_cols[1][k], down_cols[2][k], down_cols[3][k]),
             up=OntRates(up_cols[0][k], up_cols[1][k], up_cols[2][k], up_cols[3][k]),
             ten_g_symmetric=not reasons, reasons=list(reasons),
-        ))
-    for p, port_id in enumerate(forest.port_ids):
-        lo, hi = int(port_start[p]), int(port_start[p + 1])
-        olt = olts[forest.port_olt[p]]
-        loads = []
-        for d, direction in enumerate(DIRECTIONS):
-            guaranteed, _, _, maximum = rates[direction]
-            loads.append(Load.of(float(capacity[p, d]), float(guaranteed[lo:hi].sum()),
-                                 float(maximum[lo:hi].sum())))
-        served = [o for o in report.onts[lo:hi] if o.down.max_mbps > 0]
-        worst = min(served, key=lambda o: (o.down.full_load_mbps / o.down.max_mbps, o.id),
-                    default=None)
-        report.ports.append(PortCapacity(
-            id=port_id, olt=olt["id"], operator=olt["operator"],
-            zone=zone_of_structure.get(olt["structure"]), technology=forest.port_technology[p],
-            onts=hi - lo, down=loads[0], up=loads[1],
-            worst_served_ont=worst.id if worst else None,
-            worst_served_share=worst.down.full_load_mbps / worst.down.max_mbps if worst else None,
-        ))
-    by_olt: dict[str, list[PortCapacity]] = defaultdict(list)
-    for port in report.ports:
-        by_olt[port.olt].append(port)
-    for olt_id, olt in olts.items():
-        uplink_mbps = float(olt["uplink_gbps"]) * 1000.0
-        members = by_olt.get(olt_id, [])
-        loads = [
-            Load.of(uplink_mbps, sum(getattr(p, d).guaranteed_mbps for p in members),
-                    sum(getattr(p, d).sold_max_mbps for p in members))
-            for d in DIRECTIONS
-        ]
-        report.olts.append(OltCapacity(
-            id=olt_id, operator=olt["operator"], zone=zone_of_structure.get(olt["structure"]),
-            uplink_gbps=float(olt["uplink_gbps"]), down=loads[0], up=loads[1],
         ))
     return report
 

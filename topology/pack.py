@@ -147,11 +147,29 @@ def link_loss_db(
             attenuation = (cable.get("attenuation_db_per_km") or {}).get(key)
     if attenuation is None:
         attenuation = figures.attenuation_db_per_km[wavelength_nm]
+    return fibre_loss_db(link["length_m"], attenuation, link.get("connectors", 0),
+                         link.get("splices", 0), link.get("extra_loss_db", 0.0), figures)
+
+
+def fibre_loss_db(length_m: Any, attenuation_db_per_km: Any, connectors: Any, splices: Any,
+                  extra_loss_db: Any, figures: Figures) -> Any:
+    """The spec's loss of a link from its parts, dB: numbers or numpy arrays alike.
+
+    The one place of the formula: :func:`link_loss_db` applies it to one link,
+    :mod:`ponmodel.topology.stored` to every link of a database at once (same operations in
+    the same order, so both give the same bits).
+
+    Examples
+    --------
+    >>> f = Figures({1270: 0.4}, 0.75, 0.3, 3.0)
+    >>> round(fibre_loss_db(2000.0, 0.4, 2, 1, 0.5, f), 9)  # 0.8 + 1.5 + 0.3 + 0.5
+    3.1
+    """
     return (
-        link["length_m"] / 1000.0 * attenuation
-        + link.get("connectors", 0) * figures.connector_loss_db
-        + link.get("splices", 0) * figures.splice_loss_db
-        + link.get("extra_loss_db", 0.0)
+        length_m / 1000.0 * attenuation_db_per_km
+        + connectors * figures.connector_loss_db
+        + splices * figures.splice_loss_db
+        + extra_loss_db
     )
 
 
@@ -183,6 +201,33 @@ def splitter_leg_loss_db(splitter: dict[str, Any], leg: str | None) -> float:
 
 def _pick(override: float | None, fallback: float) -> float:
     return fallback if override is None else float(override)
+
+
+def port_figures(port: dict[str, Any]) -> tuple[float, float, float, float, float, float]:
+    """A port's OLT transmitter range, receiver sensitivity and overload (its overrides, else
+    its class's) and its class window: ``(tx_min, tx_max, rx_sens, rx_over, min_loss,
+    max_loss)``, dBm and dB.
+
+    Examples
+    --------
+    >>> port_figures({"technology": "xgs-pon", "optics_class": "N1", "olt_tx_dbm": None})
+    (2.0, 5.0, -26.0, -5.0, 14.0, 29.0)
+    """
+    optics = catalog.optics_class(port["technology"], port["optics_class"])
+    tx = port.get("olt_tx_dbm") or {}
+    return (
+        _pick(tx.get("min"), optics.olt_tx_min_dbm),
+        _pick(tx.get("max"), optics.olt_tx_max_dbm),
+        _pick(port.get("olt_rx_sensitivity_dbm"), optics.olt_rx_sensitivity_dbm),
+        _pick(port.get("olt_rx_overload_dbm"), optics.olt_rx_overload_dbm),
+        optics.min_loss_db,
+        optics.max_loss_db,
+    )
+
+
+def coexistence_loss_db(port: dict[str, Any]) -> float:
+    """The loss a port's own node carries: its coexistence element (CEx / WDM), else 0 dB."""
+    return float(port.get("coexistence_loss_db") or 0.0)
 
 
 def pack_forest(doc: Document) -> PonForest:
@@ -220,21 +265,13 @@ def pack_forest(doc: Document) -> PonForest:
             p = len(port_ids)
             tech = catalog.technology(port["technology"])
             optics = catalog.optics_class(port["technology"], port["optics_class"])
-            tx = port.get("olt_tx_dbm") or {}
             port_ids.append(port["id"])
             port_olt.append(olt["id"])
             port_tech.append(port["technology"])
             port_class.append(port["optics_class"])
-            port_cols.append((
-                _pick(tx.get("min"), optics.olt_tx_min_dbm),
-                _pick(tx.get("max"), optics.olt_tx_max_dbm),
-                _pick(port.get("olt_rx_sensitivity_dbm"), optics.olt_rx_sensitivity_dbm),
-                _pick(port.get("olt_rx_overload_dbm"), optics.olt_rx_overload_dbm),
-                optics.min_loss_db,
-                optics.max_loss_db,
-            ))
+            port_cols.append(port_figures(port))
             down_nm, up_nm = tech.wavelength_down_nm, tech.wavelength_up_nm
-            coexistence = float(port.get("coexistence_loss_db") or 0.0)
+            coexistence = coexistence_loss_db(port)
             root = len(node_ids)
             node_ids.append(port["id"])
             node_kind.append(KIND_PORT)
