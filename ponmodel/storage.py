@@ -721,6 +721,36 @@ def drop_all(engine: Engine) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+@contextmanager
+def scratch_postgres(url: str, prefix: str = "ponmodel_scratch") -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of ``url``, dropped on leaving (even
+    on error, and with any connection still open to it): for tests and benchmarks.
+
+    Yields its URL (``url`` with the database replaced by ``prefix`` and a random suffix);
+    the user of ``url`` needs the CREATEDB privilege, and the database ``url`` names is only
+    used to connect.
+    """
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    if base.drivername in ("postgresql", "postgres"):
+        base = base.set(drivername="postgresql+psycopg")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 # --------------------------------------------------------------------------- zone loads
 
 _CHUNK = 10_000

@@ -26,15 +26,13 @@ def kernel(request: pytest.FixtureRequest) -> ModuleType:
 # --- databases, fixtures and the app ----------------------------------------------------------
 import json  # noqa: E402
 import os  # noqa: E402
-import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 
-from ponmodel.storage import make_engine, migrate  # noqa: E402
+from ponmodel.storage import make_engine, migrate, scratch_postgres  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VALID_FIXTURES = sorted(
@@ -62,19 +60,8 @@ def postgres_url() -> Iterator[str]:
                 "CI=true but PONMODEL_TEST_DATABASE_URL is not set: PostgreSQL tests cannot run"
             )
         pytest.skip("PONMODEL_TEST_DATABASE_URL is not set (PostgreSQL tests skipped)")
-    url = make_url(base)
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    name = f"ponmodel_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(base, "ponmodel_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
