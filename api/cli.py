@@ -552,6 +552,65 @@ def budget_cmd(
             console.print(f"[red]{p.id}[/]: {problem}", highlight=False)
 
 
+@app.command("check")
+def check_cmd(
+    database: DbOpt = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the results here: onts, problems, ports, OLTs (gzip CSV), summary.",
+        file_okay=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Budget and capacity of the whole stored network, read straight from the database.
+
+    The same figures as ``budget`` and ``capacity`` without building the document: the way
+    to check a national network (1,000,000 ONTs in about 15 s, see ``bench e2e``).
+    """
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.stored import check_database, write_results
+
+    engine = _engine(database)
+    try:
+        check = check_database(engine)
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    finally:
+        engine.dispose()
+    summary = check.summary()
+    paths = write_results(check, out) if out is not None else {}
+    if as_json:
+        _print_json({**summary, "timings_s": check.timings,
+                     "files": {name: str(path) for name, path in paths.items()}})
+        return
+    failing = summary["onts_failing"]
+    table = Table(title=f"whole-network check: {summary['onts']:,} ONTs on "
+                  f"{summary['ports_in_use']:,} ports in use, {summary['olts']:,} OLTs "
+                  f"(margin {summary['safety_margin_db']:g} dB)")
+    table.add_column("check")
+    table.add_column("count", justify="right")
+    rows = [
+        ("ONTs whose budget closes (every check)", summary["onts_ok"]),
+        ("ONTs failing downstream", failing["downstream"]),
+        ("ONTs failing upstream", failing["upstream"]),
+        ("ONTs outside their class window", failing["class"]),
+        ("ONTs beyond reach", failing["reach"]),
+        ("ONTs beyond the split limit", failing["split"]),
+        ("ports whose budget is ok", summary["ports_budget_ok"]),
+        ("ports admissible both ways", summary["ports_admissible_both_ways"]),
+        ("OLT uplinks admissible both ways", summary["olt_uplinks_admissible_both_ways"]),
+        ("10G-symmetric ONTs", summary["ten_g_symmetric_onts"]),
+        ("enterprise ONTs 10G-symmetric",
+         f"{summary['enterprise_ten_g_symmetric']:,} of {summary['enterprise_onts']:,}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else value)
+    console.print(table)
+    t = check.timings
+    console.print(f"read {t['read_s']:.2f} s, budget {t['budget_s']:.2f} s, capacity "
+                  f"{t['capacity_s']:.2f} s")
+    for name, path in paths.items():
+        console.print(f"{name}: {path}", highlight=False)
+
+
 @app.command("upgrade")
 def upgrade_cmd(
     file: FileArg = None,
@@ -1175,6 +1234,100 @@ def bench_ducts_cmd(
         else:
             table.add_row(key, str(value))
     console.print(table)
+
+
+@bench_app.command("e2e")
+def bench_e2e_cmd(
+    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 1_000_000,
+    seed: Annotated[int, typer.Option()] = 0,
+    postgres: Annotated[str | None, typer.Option(
+        help="PostgreSQL server for a scratch database, created and dropped "
+        "(default: PONMODEL_TEST_DATABASE_URL; without either, SQLite only).")] = None,
+    workdir: Annotated[Path | None, typer.Option(
+        help="Keep the SQLite file's directory and the results here "
+        "(default: a temporary directory, removed).", file_okay=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate, import into SQLite and PostgreSQL, check everything from each loaded
+    database and write the results; each phase's time and peak memory."""
+    import os
+    import tempfile
+
+    from ponmodel.topology.e2e_bench import bench_e2e, format_e2e
+
+    url = postgres or os.environ.get("PONMODEL_TEST_DATABASE_URL")
+
+    def say(line: str) -> None:
+        if not as_json:
+            err_console.print(line, highlight=False)
+
+    with tempfile.TemporaryDirectory(prefix="ponmodel-e2e-") as tmp:
+        result = bench_e2e(onts, seed=seed, postgres_url=url,
+                           workdir=workdir if workdir is not None else Path(tmp), progress=say)
+    if as_json:
+        _print_json(result)
+        return
+    console.print(format_e2e(result), highlight=False)
+
+
+@bench_app.command("load")
+def bench_load_cmd(
+    rate: Annotated[float, typer.Option(min=0.1, help="Arrivals per second (open loop).")]
+    = 200.0,
+    duration: Annotated[float, typer.Option(min=0.1, help="Seconds of arrivals.")] = 60.0,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes of the server.")] = 2,
+    write_share: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of arrivals that are writes (reservations, ONT edits).")]
+    = 0.02,
+    seed: Annotated[int, typer.Option()] = 0,
+    postgres: Annotated[str | None, typer.Option(
+        help="PostgreSQL server for a scratch database holding the Hanoi network "
+        "(default: PONMODEL_TEST_DATABASE_URL).")] = None,
+    url: Annotated[str | None, typer.Option(
+        help="Load this running server instead (loopback only); needs --key.")] = None,
+    key: Annotated[str | None, typer.Option(
+        help="An admin API key of the server given by --url.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mixed reads and writes against ponmodel serve on PostgreSQL: requests per second,
+    p50 / p99 latency per endpoint, errors (loopback only, bounded in count and time)."""
+    import os
+
+    from ponmodel.api.loadtest import LoadTargetError, bench_serve_load, format_load, run_load
+
+    def say(line: str) -> None:
+        if not as_json:
+            err_console.print(line, highlight=False)
+
+    def refuse(message: str) -> NoReturn:
+        if as_json:
+            _print_json({"error": "LoadTargetError", "message": message})
+        else:
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+
+    admin = postgres or os.environ.get("PONMODEL_TEST_DATABASE_URL")
+    try:
+        if url is not None:
+            if not key:
+                refuse("--url needs --key (an admin API key of that server)")
+            result = run_load(url, key, rate_rps=rate, duration_s=duration,
+                              write_share=write_share, seed=seed)
+        elif not admin:
+            refuse("give --postgres (or set PONMODEL_TEST_DATABASE_URL): the load test "
+                   "serves the Hanoi network from a scratch PostgreSQL database")
+        else:
+            result = bench_serve_load(admin, rate_rps=rate, duration_s=duration,
+                                      workers=workers, write_share=write_share, seed=seed,
+                                      progress=say)
+    except LoadTargetError as exc:
+        refuse(str(exc))
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(format_load(result), highlight=False)
+    if result["errors"]:
+        raise typer.Exit(EXIT_FAILURE)
 
 
 def main() -> None:

@@ -280,3 +280,58 @@ def test_keys_create_refuses_bad_requests_with_exit_2(db: str, args: list[str],
     r = runner.invoke(app, ["keys", "create", *args, "--database", db, "--json"])
     assert r.exit_code == 2
     assert message in json.loads(r.stdout)["message"]
+
+
+def test_check_reads_the_database_and_writes_the_results(db: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["import", str(FIXTURES / "tiny.json"), "--database", db]
+                         ).exit_code == 0
+    out = tmp_path / "results"
+    r = runner.invoke(app, ["check", "--database", db, "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    # tiny.json: three ONTs on one XGS-PON port, each 16.91-16.92 dB, 10.08 dB headroom or
+    # more (tests/topology/test_e2e_bench.py has the arithmetic)
+    assert (body["onts"], body["onts_ok"], body["ports_in_use"]) == (3, 3, 1)
+    assert body["onts_failing"]["any"] == 0 and body["ten_g_symmetric_onts"] == 3
+    assert round(body["worst_headroom_db"], 2) == 10.08
+    assert set(body["files"]) == {"onts", "problems", "ports", "olts", "summary"}
+    assert all(Path(p).is_file() for p in body["files"].values())
+    r = runner.invoke(app, ["check", "--database", db])  # the human table
+    assert r.exit_code == 0 and "3 ONTs on 1 ports in use" in r.stdout
+
+
+def test_check_of_the_hanoi_demo_counts_the_failing_onts(db: str) -> None:
+    assert runner.invoke(app, ["demo", "--database", db]).exit_code == 0
+    body = json.loads(runner.invoke(app, ["check", "--database", db, "--json"]).stdout)
+    # fixtures/README.md: 2,606 of the 2,710 ONTs pass every budget check
+    assert (body["onts"], body["onts_ok"], body["onts_failing"]["any"]) == (2710, 2606, 104)
+
+
+def test_bench_e2e_on_sqlite_prints_every_phase(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PONMODEL_TEST_DATABASE_URL", raising=False)  # SQLite only: quick
+    r = runner.invoke(app, ["bench", "e2e", "--onts", "300", "--workdir", str(tmp_path),
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert [p["phase"] for p in body["phases"]] == [
+        "generate", "validate", "import", "check", "write_results"]
+    assert body["summary"]["onts"] == 300 and body["goal"]["met"] is None  # judged at 1M
+    assert (tmp_path / "results-sqlite" / "onts.csv.gz").is_file()
+    assert not (tmp_path / "e2e.db").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--url", "http://192.0.2.1:8000", "--key", "pm_x"], "loopback only"),
+    (["--url", "http://127.0.0.1:9"], "--url needs --key"),
+])
+def test_bench_load_refuses_with_exit_2(args: list[str], message: str) -> None:
+    r = runner.invoke(app, ["bench", "load", *args, "--json"])
+    assert r.exit_code == 2
+    assert message in json.loads(r.stdout)["message"]
+
+
+def test_bench_load_without_a_postgresql_server_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PONMODEL_TEST_DATABASE_URL", raising=False)
+    r = runner.invoke(app, ["bench", "load", "--json"])
+    assert r.exit_code == 2 and "--postgres" in json.loads(r.stdout)["message"]
