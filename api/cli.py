@@ -1279,6 +1279,9 @@ def bench_load_cmd(
     write_share: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of arrivals that are writes (reservations, ONT edits).")]
     = 0.02,
+    edit: Annotated[str, typer.Option(
+        help="What an ONT edit changes: customer (a rename) or service (1 Mbit/s of its "
+        "sold maximum: every capacity figure is recomputed).")] = "customer",
     seed: Annotated[int, typer.Option()] = 0,
     postgres: Annotated[str | None, typer.Option(
         help="PostgreSQL server for a scratch database holding the Hanoi network "
@@ -1312,14 +1315,14 @@ def bench_load_cmd(
             if not key:
                 refuse("--url needs --key (an admin API key of that server)")
             result = run_load(url, key, rate_rps=rate, duration_s=duration,
-                              write_share=write_share, seed=seed)
+                              write_share=write_share, edit=edit, seed=seed)
         elif not admin:
             refuse("give --postgres (or set PONMODEL_TEST_DATABASE_URL): the load test "
                    "serves the Hanoi network from a scratch PostgreSQL database")
         else:
             result = bench_serve_load(admin, rate_rps=rate, duration_s=duration,
-                                      workers=workers, write_share=write_share, seed=seed,
-                                      progress=say)
+                                      workers=workers, write_share=write_share, edit=edit,
+                                      seed=seed, progress=say)
     except LoadTargetError as exc:
         refuse(str(exc))
     if as_json:

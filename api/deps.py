@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import gc
 import threading
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -91,7 +93,8 @@ class TopologyCache:
         self._lock = threading.Lock()
         self._revision: int | None = None
         self._topologies: dict[tuple[str | None, str | None], Topology] = {}
-        self._memo: dict[Hashable, tuple[Hashable, Any]] = {}
+        self._memo: dict[Hashable, _Memo] = {}
+        self._pending: dict[Hashable, _Pending] = {}
 
     def get(self, conn: Connection, zone: str | None = None, scope: str | None = None
             ) -> Topology:
@@ -103,10 +106,16 @@ class TopologyCache:
         current = revision(conn)
         with self._lock:
             if self._revision != current or (None, None) not in self._topologies:
-                if not self._replay(conn, current):
+                changed = self._replay(conn, current)
+                if changed is None:
+                    gc.unfreeze()  # the old network becomes garbage the collector may take
                     self._topologies = {(None, None): build_topology(export_with(conn))}
+                    self._memo = {}
+                else:  # keep what reads none of the edited fields
+                    self._memo = {k: m for k, m in self._memo.items()
+                                  if m.ont_fields is not None and not m.ont_fields & changed}
                 self._revision = current
-                self._memo = {}
+                gc.freeze()
             whole = self._topologies[(None, None)]
             if (scope, None) not in self._topologies:  # scope is not None here
                 self._topologies[(scope, None)] = build_topology(
@@ -119,18 +128,23 @@ class TopologyCache:
                 )
             return self._topologies[(scope, zone)], current
 
-    def _replay(self, conn: Connection, current: int) -> bool:
+    def _replay(self, conn: Connection, current: int) -> frozenset[str] | None:
         """Catch up with ``current`` by applying the ONT edits since the cached revision to
-        the cached elements in place (an edit changes no tree, so no graph is rebuilt);
-        False when anything else changed, and the caller rebuilds everything."""
+        the cached elements in place (an edit changes no tree, so no graph is rebuilt); the
+        ONT fields those edits changed, or None when anything else changed, and the caller
+        rebuilds everything."""
         if self._revision is None or current < self._revision or not self._topologies:
-            return False
+            return None
         changes = element_changes(conn, self._revision, current)
         if len(changes) != current - self._revision or not all(
             c["action"] == "edit" and c["kind"] == "ont"
             and c["before"]["structure"] == c["after"]["structure"] for c in changes
         ):
-            return False
+            return None
+        changed = frozenset(
+            name for c in changes for name in c["before"].keys() | c["after"].keys()
+            if c["before"].get(name) != c["after"].get(name)
+        )
         edited = {c["element_id"]: c["after"] for c in changes}  # the last edit of each wins
         for topo in self._topologies.values():
             onts = topo.doc.get("onts", [])
@@ -140,29 +154,79 @@ class TopologyCache:
                     onts[i] = copy.deepcopy(after)
                     topo.elements[ont["id"]] = ("ont", onts[i])
                     topo.pon.nodes[("ont", ont["id"])]["kind"] = after["kind"]
-        return True
+        return changed
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
              zone: str | None = None, scope: str | None = None,
-             generation: Hashable = None) -> T:
+             generation: Hashable = None, ont_fields: frozenset[str] | None = None) -> T:
         """``compute(topology)`` for this revision and scope, computed once per ``key``.
 
         ``generation`` names what else the value depends on (the reservations' revision):
-        a value of another generation is replaced, not kept beside it. A value computed
-        while another request moved the cache to a newer revision is returned to its own
-        caller but not kept.
+        a value of another generation is replaced, not kept beside it. ``ont_fields`` names
+        the ONT fields the value reads (``ONT_FIELDS_READ`` of its module): ONT edits that
+        change none of them keep it; None (the default) means any field, and every edit
+        replaces it. A value computed while another request moved the cache to a newer
+        revision is returned to its own caller but not kept.
+
+        Requests asking for the same value at once compute it once: the first computes, the
+        others wait for its result (a write invalidating a report that a burst of readers
+        asks for costs one computation, not one per reader).
         """
         topology, seen = self._get(conn, zone, scope)
         full_key = (key, zone, scope)
+        flight = (full_key, seen, generation)
         with self._lock:
             kept = self._memo.get(full_key)
-            if kept is not None and kept[0] == generation and self._revision == seen:
-                return kept[1]  # type: ignore[no-any-return]
-        value = compute(topology)
-        with self._lock:
-            if self._revision == seen:
-                self._memo[full_key] = (generation, value)
+            if kept is not None and kept.generation == generation and self._revision == seen:
+                return kept.value  # type: ignore[no-any-return]
+            pending = self._pending.get(flight)
+            leader = pending is None
+            if pending is None:
+                pending = self._pending[flight] = _Pending()
+        if not leader:
+            pending.done.wait()
+            if pending.error is not None:
+                raise pending.error
+            return pending.value  # type: ignore[no-any-return]
+        try:
+            value = compute(topology)
+            pending.value = value
+        except BaseException as exc:
+            pending.error = exc
+            raise
+        finally:
+            with self._lock:
+                del self._pending[flight]
+                if pending.error is None and self._revision == seen:
+                    self._memo[full_key] = _Memo(generation, pending.value, ont_fields)
+            pending.done.set()
+        gc.freeze()  # long-lived: full collections need not walk it again (see _Memo)
         return value
+
+
+@dataclass(slots=True)
+class _Memo:
+    """A computed value, what else it depends on, and the ONT fields it reads.
+
+    Cached values are frozen out of the cyclic collector (:func:`gc.freeze`): a full
+    collection walks every live object, and the Hanoi network's graphs and reports are
+    some 230,000 of them (153 ms per full collection on the 2-core machine, held under
+    the GIL: every request in flight waits). Frozen objects are still freed by reference
+    counting when a value is replaced; a rebuild unfreezes everything first.
+    """
+
+    generation: Hashable
+    value: Any
+    ont_fields: frozenset[str] | None
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A value being computed: the others asking for it wait on ``done``."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    value: Any = None
+    error: BaseException | None = None
 
 
 class ScopedCache:
@@ -179,10 +243,11 @@ class ScopedCache:
         return self.cache.get(conn, zone, self.scope)
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
-             zone: str | None = None, generation: Hashable = None) -> T:
+             zone: str | None = None, generation: Hashable = None,
+             ont_fields: frozenset[str] | None = None) -> T:
         """``compute(topology)`` in this principal's scope, computed once per revision
-        (and ``generation``)."""
-        return self.cache.memo(conn, key, compute, zone, self.scope, generation)
+        (and ``generation``; see :meth:`TopologyCache.memo` for ``ont_fields``)."""
+        return self.cache.memo(conn, key, compute, zone, self.scope, generation, ont_fields)
 
 
 def get_cache(request: Request, principal: PrincipalDep) -> ScopedCache:

@@ -20,9 +20,14 @@ reports) so that each worker process has built its caches; it is reported apart
 (``warmup``) and excluded from every measured figure.
 
 Only loopback targets are accepted (127.0.0.0/8, ``::1``, ``localhost``): the test writes
-(reservations, ONT edits) and is not meant to hammer anything but one's own server. ONT
-edits write back the customer the ONT already has: the data do not change, but each one is
-a real write (the version goes up, an audit entry is recorded, caches catch up).
+(reservations, ONT edits) and is not meant to hammer anything but one's own server.
+
+An ONT edit changes one field, and every edit of an ONT undoes the one before (the network
+does not drift however long the test runs): ``edit="customer"`` renames the customer
+(appends or strips `` (renamed)``), what the operations staff do most; it invalidates
+what reads customers (failure impact, the zone report, the viewer) but not the budget or
+capacity figures. ``edit="service"`` moves the ONT's sold downstream maximum by 1 Mbit/s,
+a re-profiled customer: every capacity figure of the network is recomputed after it.
 
 Examples
 --------
@@ -78,6 +83,10 @@ READ_MIX: dict[str, float] = {
 
 WRITE_MIX: dict[str, float] = {"reservation": 0.5, "ont_edit": 0.5}
 """Share of each write flow among write arrivals."""
+
+EDITS = ("customer", "service")
+"""What an ONT edit changes (see the module docstring)."""
+RENAMED = " (renamed)"
 
 WRITE_ENDPOINTS = (
     "POST /reservations",
@@ -266,12 +275,39 @@ async def _targets(client: httpx.AsyncClient) -> _Targets:
 # --------------------------------------------------------------------------- operations
 
 
+def edited(ont: dict[str, Any], edit: str) -> dict[str, Any]:
+    """The change an ONT edit of the load test sends for ``ont`` (as ``GET /onts/{id}``
+    returns it): the undo of the previous one, so that the network does not drift.
+
+    Examples
+    --------
+    >>> edited({"customer": "Canon"}, "customer")
+    {'customer': 'Canon (renamed)'}
+    >>> edited({"customer": "Canon (renamed)"}, "customer")
+    {'customer': 'Canon'}
+    >>> svc = {"fixed_mbps": 0.0, "assured_mbps": 300.0, "max_mbps": 1000.0}
+    >>> edited({"service": {"down": svc}}, "service")
+    {'service': {'down': {'max_mbps': 1001.0}}}
+    >>> edited({"service": {"down": {**svc, "max_mbps": 1001.0}}}, "service")
+    {'service': {'down': {'max_mbps': 1000.0}}}
+    """
+    if edit == "customer":
+        name = ont.get("customer") or ""
+        return {"customer": name.removesuffix(RENAMED) if name.endswith(RENAMED)
+                else name + RENAMED}
+    down = ont["service"]["down"]
+    floor = down["fixed_mbps"] + down["assured_mbps"]
+    up = int(down["max_mbps"]) % 2 == 0 or down["max_mbps"] - 1 < floor
+    return {"service": {"down": {"max_mbps": down["max_mbps"] + (1.0 if up else -1.0)}}}
+
+
 class _Load:
     """The operations of the mix, recording into the current phase's recorder."""
 
     def __init__(self, client: httpx.AsyncClient, targets: _Targets, connections: int,
-                 timeout_s: float) -> None:
+                 timeout_s: float, edit: str = "customer") -> None:
         self.client = client
+        self.edit = edit
         self.timeout_s = timeout_s
         self.targets = targets
         # Requests beyond the pool's size wait here, first come first served, and their wait
@@ -353,7 +389,7 @@ class _Load:
             if got is None:
                 return
             version = int(got.headers["etag"].removeprefix("W/").strip('"'))
-            body = {"version": version, "customer": got.json().get("customer")}
+            body = {"version": version, **edited(got.json(), self.edit)}
             r = await self.request("PATCH /onts/{ont}", "PATCH", f"/onts/{ont}", json=body,
                                    conflict_ok=True)
             if r is None:
@@ -478,14 +514,14 @@ async def _measure(load: _Load, plan: list[tuple[str, int]], rate_rps: float,
 
 async def _run(base_url: str, token: str, *, rate_rps: float, duration_s: float,
                write_share: float, seed: int, n_operations: int, warmup_rounds: int,
-               timeout_s: float, max_connections: int) -> dict[str, Any]:
+               timeout_s: float, max_connections: int, edit: str) -> dict[str, Any]:
     # Idle connections are closed by the client before uvicorn's keep-alive timeout (5 s) can
     # close them under a request being sent (a transport error that is the client's doing).
     limits = httpx.Limits(max_connections=max_connections,
                           max_keepalive_connections=max_connections, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits,
                                  headers={"Authorization": f"Bearer {token}"}) as client:
-        load = _Load(client, await _targets(client), max_connections, timeout_s)
+        load = _Load(client, await _targets(client), max_connections, timeout_s, edit)
         warmup = await _warm_up(load, warmup_rounds, seed) if warmup_rounds > 0 else None
         phase = await _measure(load, _plan(n_operations, write_share, seed), rate_rps,
                                timeout_s)
@@ -505,6 +541,7 @@ async def _run(base_url: str, token: str, *, rate_rps: float, duration_s: float,
         "rate_rps": rate_rps,
         "duration_s": duration_s,
         "write_share": write_share,
+        "edit": edit,
         "seed": seed,
         **phase,
         "requests": recorder.completed,
@@ -538,6 +575,7 @@ def run_load(
     rate_rps: float = 200.0,
     duration_s: float = 30.0,
     write_share: float = 0.02,
+    edit: str = "customer",
     seed: int = 0,
     max_requests: int = 100_000,
     warmup_rounds: int = 3,
@@ -562,6 +600,8 @@ def run_load(
         request has its ``timeout_s``).
     write_share : float
         Share of arrivals that are write flows (half reservations, half ONT edits).
+    edit : str
+        What an ONT edit changes: ``customer`` or ``service`` (see the module docstring).
     seed : int
         Seed of the mix and of the ids picked: the same seed sends the same sequence.
     max_requests : int
@@ -611,11 +651,14 @@ def run_load(
     if not 0 <= write_share <= 1:
         msg = f"write_share must be in [0, 1], got {write_share}"
         raise LoadTargetError(msg)
+    if edit not in EDITS:
+        msg = f"edit must be one of {', '.join(EDITS)}, got {edit!r}"
+        raise LoadTargetError(msg)
     n_operations = max(1, min(max_requests, math.floor(rate_rps * duration_s)))
     return asyncio.run(_run(
         base_url, token, rate_rps=rate_rps, duration_s=duration_s, write_share=write_share,
         seed=seed, n_operations=n_operations, warmup_rounds=warmup_rounds,
-        timeout_s=timeout_s, max_connections=max_connections,
+        timeout_s=timeout_s, max_connections=max_connections, edit=edit,
     ))
 
 
@@ -775,6 +818,7 @@ def bench_serve_load(
     workers: int = 2,
     port: int | None = None,
     write_share: float = 0.02,
+    edit: str = "customer",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -786,7 +830,7 @@ def bench_serve_load(
     postgres_admin_url : str
         A PostgreSQL server where a scratch database may be created (and is dropped at
         the end): ``postgresql://postgres@127.0.0.1:5432/postgres``.
-    rate_rps, duration_s, write_share, seed
+    rate_rps, duration_s, write_share, edit, seed
         Passed to :func:`run_load`.
     workers : int
         Worker processes of the server.
@@ -818,7 +862,7 @@ def bench_serve_load(
                 startup_s = wait_healthy(base_url, process)
                 say(f"loading at {rate_rps:g} requests per second for {duration_s:g} s")
                 figures = run_load(base_url, token, rate_rps=rate_rps, duration_s=duration_s,
-                                   write_share=write_share, seed=seed)
+                                   write_share=write_share, edit=edit, seed=seed)
             except BaseException:
                 stop_server(process)
                 sys.stderr.write(log_path.read_text(errors="replace")[-4000:])

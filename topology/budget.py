@@ -35,8 +35,12 @@ from ponmodel.budget import BudgetResult, run_budget
 from ponmodel.document import Document
 from ponmodel.errors import NotFoundError
 from ponmodel.topology.pack import KIND_SPLITTER, PonForest, pack_forest
+from ponmodel.topology.pack import ONT_FIELDS_READ as PACK_ONT_FIELDS
 
 DIRECTIONS = ("downstream", "upstream")
+
+ONT_FIELDS_READ = PACK_ONT_FIELDS
+"""The ONT fields :func:`network_budget` reads: the optics overrides, through the forest."""
 
 
 def _dbm(value: float) -> str:

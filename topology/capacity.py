@@ -32,6 +32,7 @@ from ponmodel.capacity import allocate
 from ponmodel.document import Document
 from ponmodel.elements import effective_additional
 from ponmodel.errors import NotFoundError
+from ponmodel.topology.budget import ONT_FIELDS_READ as BUDGET_ONT_FIELDS
 from ponmodel.topology.budget import BudgetReport, network_budget, worst_per_port
 from ponmodel.topology.pack import PonForest, pack_forest
 
@@ -39,6 +40,10 @@ TEN_G_LINE_RATE_MBPS = 9953.28
 """The 10G rule's line rate, both directions (spec)."""
 TEN_G_UPLINK_GBPS = 10.0
 DIRECTIONS = ("down", "up")
+
+ONT_FIELDS_READ = BUDGET_ONT_FIELDS | {"service", "kind", "structure"}
+"""The ONT fields :func:`network_capacity` reads: its service, kind and structure (zone),
+and the optics overrides through the budget (an ONT whose budget fails is not 10G)."""
 
 
 @dataclass(frozen=True, slots=True)

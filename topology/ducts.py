@@ -65,6 +65,9 @@ from ponmodel.fill import (
 NEAR_SHARE = 0.9
 """Default share of its limit from which a duct is reported "near" it."""
 
+ONT_FIELDS_READ: frozenset[str] = frozenset()
+"""The ONT fields :func:`duct_fill` reads: none (cables occupy ducts, ONTs do not)."""
+
 _QUARTER_PI = math.pi / 4.0
 
 @dataclass(frozen=True, slots=True)

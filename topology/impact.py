@@ -49,6 +49,10 @@ from ponmodel.topology.build import Topology
 
 NO_ZONE = "(no zone)"
 NO_CUSTOMER = "(no customer)"
+
+ONT_FIELDS_READ = frozenset({"customer", "structure"})
+"""The ONT fields :func:`impact_index` reads (besides ids): its customer and structure
+(zone); an edit of any other field leaves the index as it was."""
 FAILING_KINDS = ("duct", "structure", "cable", "link", "splitter", "ont", "port", "olt")
 
 

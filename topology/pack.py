@@ -47,6 +47,10 @@ from ponmodel.document import Document
 KIND_PORT, KIND_SPLITTER, KIND_ONT = 0, 1, 2
 KIND_NAMES = ("port", "splitter", "ont")
 
+ONT_FIELDS_READ = frozenset({"onu_tx_dbm", "onu_rx_sensitivity_dbm", "onu_rx_overload_dbm"})
+"""The ONT fields :func:`pack_forest` reads (besides ids): an edit of any other field leaves
+the forest as it was (the API's cache keeps what depends on these alone across such edits)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Figures:

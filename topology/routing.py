@@ -76,6 +76,9 @@ from ponmodel.fill import LimitRule, limit_ratio
 from ponmodel.topology.build import Topology
 from ponmodel.topology.ducts import DuctReport, duct_fill
 
+ONT_FIELDS_READ: frozenset[str] = frozenset()
+"""The ONT fields :func:`routing_index` reads: none (routes run through ducts)."""
+
 _EARTH_RADIUS_M = 6_371_008.8
 _EPS = 1e-12
 _BOUND_FACTORS: tuple[float | None, ...] = (1.1, 1.5, 3.0, None)

@@ -9,9 +9,16 @@ from pydantic import BaseModel, Field
 
 from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
-from ponmodel.topology.budget import BudgetReport, hop_losses, network_budget
+from ponmodel.budget import BudgetResult
+from ponmodel.topology.budget import (
+    ONT_FIELDS_READ,
+    BudgetReport,
+    compute,
+    hop_losses,
+    network_budget,
+)
 from ponmodel.topology.build import Topology
-from ponmodel.topology.pack import pack_forest
+from ponmodel.topology.pack import PonForest, pack_forest
 from ponmodel.topology.upgrade import upgrade_readiness
 
 router = APIRouter(tags=["budget"], responses=PROBLEM_RESPONSES)
@@ -88,8 +95,24 @@ class OntBudgetDetail(OntBudgetPublic):
     hops: list[HopPublic] = Field(description="The path from the port, loss per hop and total.")
 
 
-def _report(cache: CacheDep, conn: ConnectionDep, zone: str | None) -> BudgetReport:
-    return cache.memo(conn, "budget", lambda topo: network_budget(topo.doc), zone)
+def forest_layers(cache: CacheDep, conn: ConnectionDep, zone: str | None
+                  ) -> tuple[PonForest, BudgetResult]:
+    """The packed forest and the kernel's figures, once per revision (every budget and
+    capacity figure starts from them)."""
+    def layers(topo: Topology) -> tuple[PonForest, BudgetResult]:
+        forest = pack_forest(topo.doc)
+        return forest, compute(forest)
+
+    return cache.memo(conn, "forest", layers, zone, ont_fields=ONT_FIELDS_READ)
+
+
+def budget_report(cache: CacheDep, conn: ConnectionDep, zone: str | None) -> BudgetReport:
+    """The budget report of the network or a zone, once per revision."""
+    return cache.memo(
+        conn, "budget",
+        lambda topo: network_budget(topo.doc, forest=forest_layers(cache, conn, zone)[0]),
+        zone, ont_fields=ONT_FIELDS_READ,
+    )
 
 
 @router.get("/budget", name="budget", response_model=BudgetPublic)
@@ -102,7 +125,7 @@ def budget_route(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The optical budget of a zone (or the network): every ONT both ways, every port."""
-    report = _report(cache, conn, zone)
+    report = budget_report(cache, conn, zone)
     onts = [o for o in report.onts if not o.ok] if failing else report.onts
     return {
         "onts": [o.as_dict() for o in onts[offset:offset + limit]],
@@ -115,7 +138,7 @@ def budget_route(
 @router.get("/budget/ports/{port_id:path}", name="port_budget", response_model=PortBudgetPublic)
 def port_budget_route(cache: CacheDep, conn: ConnectionDep, port_id: IdPath) -> dict[str, Any]:
     """One PON port: its ONTs' differential reach and loss against the limits."""
-    report = _report(cache, conn, None)
+    report = budget_report(cache, conn, None)
     for port in report.ports:
         if port.id == port_id:
             return port.as_dict()
@@ -127,16 +150,9 @@ def port_budget_route(cache: CacheDep, conn: ConnectionDep, port_id: IdPath) -> 
 @router.get("/budget/onts/{ont_id:path}", name="ont_budget", response_model=OntBudgetDetail)
 def ont_budget_route(cache: CacheDep, conn: ConnectionDep, ont_id: IdPath) -> dict[str, Any]:
     """One ONT's budget with its path hop by hop: loss of each hop and running total."""
-    report = _report(cache, conn, None)
+    report = budget_report(cache, conn, None)
     ont = report.ont(ont_id)
-
-    def trace(topo: Topology) -> Any:
-        from ponmodel.topology.budget import compute
-
-        forest = pack_forest(topo.doc)
-        return forest, compute(forest)
-
-    forest, result = cache.memo(conn, "forest", trace)
+    forest, result = forest_layers(cache, conn, None)
     return {**ont.as_dict(), "hops": [h.as_dict() for h in hop_losses(forest, result, ont_id)]}
 
 
@@ -151,4 +167,5 @@ def upgrade_route(
     return cache.memo(
         conn, ("upgrade", optics_class),
         lambda topo: upgrade_readiness(topo.doc, optics_class), zone,
+        ont_fields=ONT_FIELDS_READ,
     )

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
+from ponmodel.api.routes.budget import budget_report, forest_layers
 from ponmodel.elements import LinkCreate, OntCreate, RateMbps, Service
-from ponmodel.topology.budget import compute
-from ponmodel.topology.capacity import CapacityReport, network_capacity
-from ponmodel.topology.pack import pack_forest
+from ponmodel.topology.build import Topology
+from ponmodel.topology.capacity import ONT_FIELDS_READ, CapacityReport, network_capacity
 from ponmodel.topology.placement import place
 from ponmodel.topology.whatif import what_if
 
@@ -76,7 +76,12 @@ class CapacityPublic(BaseModel):
 
 
 def _report(cache: CacheDep, conn: ConnectionDep, zone: str | None) -> CapacityReport:
-    return cache.memo(conn, "capacity", lambda topo: network_capacity(topo.doc), zone)
+    def report(topo: Topology) -> CapacityReport:
+        forest, _ = forest_layers(cache, conn, zone)
+        return network_capacity(topo.doc, forest=forest,
+                                budget=budget_report(cache, conn, zone))
+
+    return cache.memo(conn, "capacity", report, zone, ont_fields=ONT_FIELDS_READ)
 
 
 @router.get("/capacity", name="capacity", response_model=CapacityPublic)
@@ -137,11 +142,8 @@ def placement_route(cache: CacheDep, conn: ConnectionDep, body: PlacementRequest
     ducts) closes both ways with the margin and whose port stays admissible, best first."""
     zone = body.zone
 
-    def layers(topo: Any) -> Any:
-        forest = pack_forest(topo.doc)
-        return forest, compute(forest), network_capacity(topo.doc, forest=forest)
-
-    forest, result, capacity = cache.memo(conn, "placement-layers", layers, zone)
+    forest, result = forest_layers(cache, conn, zone)
+    capacity = _report(cache, conn, zone)
     topo = cache.get(conn, zone)
     return place(topo.doc, structure_id=body.structure, service=body.service.model_dump(),
                  operator=body.operator, topology=topo, forest=forest, result=result,

@@ -14,8 +14,11 @@ from ponmodel.document import Document
 from ponmodel.errors import PonmodelError
 from ponmodel.reservations import active_count, active_reservation_cables
 from ponmodel.storage import reservations_revision
+from ponmodel.topology.ducts import ONT_FIELDS_READ as FILL_ONT_FIELDS
 from ponmodel.topology.ducts import DuctReport, duct_fill
+from ponmodel.topology.impact import ONT_FIELDS_READ as IMPACT_ONT_FIELDS
 from ponmodel.topology.impact import impact, impact_index, shared_risk
+from ponmodel.topology.routing import ONT_FIELDS_READ as ROUTING_ONT_FIELDS
 from ponmodel.topology.routing import plan_route, routing_index
 
 router = APIRouter(tags=["ducts"], responses=PROBLEM_RESPONSES)
@@ -45,7 +48,7 @@ def _held(conn: Connection) -> tuple[int, int]:
 def _fill(cache: CacheDep, conn: ConnectionDep, zone: str | None, near: float) -> DuctReport:
     return cache.memo(conn, ("fill", near),
                       lambda topo: duct_fill(with_reservations(topo.doc, conn), near_share=near),
-                      zone, generation=_held(conn))
+                      zone, generation=_held(conn), ont_fields=FILL_ONT_FIELDS)
 
 
 @router.get("/fill", name="duct_fill")
@@ -96,7 +99,7 @@ def route_route(cache: CacheDep, conn: ConnectionDep, body: RouteRequest) -> dic
         raise RouteError(msg)
     index = cache.memo(conn, "routing",
                        lambda topo: routing_index(with_reservations(topo.doc, conn)), body.zone,
-                       generation=_held(conn))
+                       generation=_held(conn), ont_fields=ROUTING_ONT_FIELDS)
     try:
         return plan_route(
             index, body.from_, body.to, cable_diameter_mm=body.cable_diameter_mm,
@@ -116,7 +119,8 @@ def impact_route(
 ) -> dict[str, Any]:
     """Everything that loses service when the elements fail together: links cut, ONTs dark
     (by operator, zone and customer), sites losing backhaul, totals."""
-    index = cache.memo(conn, "impact", lambda topo: impact_index(topo.doc))
+    index = cache.memo(conn, "impact", lambda topo: impact_index(topo.doc),
+                       ont_fields=IMPACT_ONT_FIELDS)
     return impact(index, element)
 
 
@@ -128,5 +132,6 @@ def shared_risk_route(
 ) -> dict[str, Any]:
     """Ducts carrying several operators' feeders, and per operator the single ducts whose
     loss would cut more than ``share`` of its ONTs in a zone."""
-    index = cache.memo(conn, "impact", lambda topo: impact_index(topo.doc))
+    index = cache.memo(conn, "impact", lambda topo: impact_index(topo.doc),
+                       ont_fields=IMPACT_ONT_FIELDS)
     return shared_risk(index, share)

@@ -4,6 +4,7 @@ writers on both databases), merge-patch semantics, validation naming the field."
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -152,3 +153,102 @@ def test_the_cache_replays_an_edit_to_what_a_rebuild_reads(engine: Engine) -> No
     rebuilt = views()
     assert rebuilt[0].pon is not graphs[0]
     assert [t.doc for t in rebuilt] == fresh()
+
+
+def test_an_edit_keeps_the_cached_values_that_read_none_of_its_fields(engine: Engine) -> None:
+    from ponmodel.api.deps import TopologyCache
+    from ponmodel.topology.budget import ONT_FIELDS_READ as BUDGET_READS
+    from ponmodel.topology.budget import network_budget
+    from ponmodel.topology.capacity import ONT_FIELDS_READ as CAPACITY_READS
+    from ponmodel.topology.capacity import network_capacity
+
+    import_document(engine, fixture_doc("tiny.json"))
+    cache = TopologyCache()
+    calls: list[str] = []
+
+    def values() -> tuple[Any, Any, Any]:
+        def budget(topo: Any) -> Any:
+            calls.append("budget")
+            return network_budget(topo.doc)
+
+        def capacity(topo: Any) -> Any:
+            calls.append("capacity")
+            return network_capacity(topo.doc)
+
+        def everything(topo: Any) -> Any:
+            calls.append("everything")
+            return [o.get("customer") for o in topo.doc["onts"]]
+
+        with engine.connect() as conn:
+            return (cache.memo(conn, "budget", budget, ont_fields=BUDGET_READS),
+                    cache.memo(conn, "capacity", capacity, ont_fields=CAPACITY_READS),
+                    cache.memo(conn, "everything", everything))
+
+    first = values()
+    assert calls == ["budget", "capacity", "everything"]
+    calls.clear()
+    edit_ont(engine, "ONT-01", {"customer": "Renamed"}, expected_version=1)
+    renamed = values()
+    assert calls == ["everything"]  # budget and capacity read no customer: kept
+    assert renamed[0] is first[0] and renamed[1] is first[1]
+    assert renamed[2][0] == "Renamed"
+    calls.clear()
+    edit_ont(engine, "ONT-01", {"service": {"down": {"max_mbps": 2500}}}, expected_version=2)
+    reprofiled = values()
+    assert calls == ["capacity", "everything"]  # the budget reads no service
+    assert reprofiled[0] is first[0]
+    assert reprofiled[1].ont("ONT-01").down.max_mbps == 2500.0
+    calls.clear()
+    edit_ont(engine, "ONT-01", {"onu_rx_sensitivity_dbm": -20.0}, expected_version=3)
+    values()
+    assert calls == ["budget", "capacity", "everything"]
+
+
+def test_readers_asking_at_once_compute_a_value_once(engine: Engine) -> None:
+    from ponmodel.api.deps import TopologyCache
+
+    import_document(engine, fixture_doc("tiny.json"))
+    cache = TopologyCache()
+    with engine.connect() as conn:
+        cache.get(conn)  # the topology built; the value below is what they race for
+    started, release = threading.Event(), threading.Event()
+    computed: list[int] = []
+    answers: list[Any] = []
+
+    def slow(topo: Any) -> Any:
+        computed.append(1)
+        started.set()
+        release.wait(30)
+        return len(topo.doc["onts"])
+
+    def reader() -> None:
+        with engine.connect() as conn:
+            answers.append(cache.memo(conn, "slow", slow))
+
+    threads = [threading.Thread(target=reader) for _ in range(6)]
+    threads[0].start()
+    assert started.wait(30)
+    for t in threads[1:]:
+        t.start()
+    time.sleep(0.3)  # the five others are waiting on the first one's computation
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert computed == [1] and answers == [3] * 6
+
+
+def test_a_failed_computation_is_raised_and_not_kept(engine: Engine) -> None:
+    from ponmodel.api.deps import TopologyCache
+
+    import_document(engine, fixture_doc("tiny.json"))
+    cache = TopologyCache()
+
+    def broken(topo: Any) -> Any:
+        msg = "broken"
+        raise RuntimeError(msg)
+
+    with engine.connect() as conn:
+        for _ in range(2):  # not kept: the next reader computes again, and fails again
+            with pytest.raises(RuntimeError, match="broken"):
+                cache.memo(conn, "broken", broken)
+        assert cache.memo(conn, "fine", lambda topo: 7) == 7
