@@ -24,7 +24,11 @@ from ponmodel.topology.build import Topology, build_topology, subset_for_zone
 T = TypeVar("T")
 
 
-def get_engine(request: Request) -> Engine:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
+# its thread pool, and each such hop costs more CPU than what these do.
+
+
+async def get_engine(request: Request) -> Engine:
     """The application's engine (set by :func:`ponmodel.api.main.create_app`)."""
     engine: Engine = request.app.state.engine
     return engine
@@ -47,7 +51,7 @@ _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
 """Declares the bearer scheme in OpenAPI; the header itself is read below."""
 
 
-def get_principal(request: Request, engine: EngineDep,
+def get_principal(request: Request, conn: ConnectionDep,
                   _declared: Annotated[Any, Depends(_BEARER)] = None) -> Principal:
     """Who is asking: the holder of the bearer key, or on this machine's loopback address
     without a key (and without proxy headers) the read-only local viewer when
@@ -72,7 +76,10 @@ def get_principal(request: Request, engine: EngineDep,
     if scheme.lower() != "bearer" or not token.strip():
         msg = "the Authorization header must read 'Bearer <API key>'"
         raise AuthenticationError(msg)
-    return authenticate(engine, token.strip())
+    try:  # on the request's own connection (one checkout per request, not two) ...
+        return authenticate(conn, token.strip())
+    finally:  # ... whose reads then start afresh, as on a connection of their own
+        conn.rollback()
 
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
@@ -250,7 +257,7 @@ class ScopedCache:
         return self.cache.memo(conn, key, compute, zone, self.scope, generation, ont_fields)
 
 
-def get_cache(request: Request, principal: PrincipalDep) -> ScopedCache:
+async def get_cache(request: Request, principal: PrincipalDep) -> ScopedCache:
     """The application's topology cache, as the asking principal may read it."""
     cache: TopologyCache = request.app.state.topology_cache
     return ScopedCache(cache, principal)
@@ -271,7 +278,7 @@ LIST_QUERY_PARAMETERS = frozenset({"element"})
 """Query parameters that take several values (``/impact?element=D1&element=D2``)."""
 
 
-def single_valued_query(request: Request) -> None:
+async def single_valued_query(request: Request) -> None:
     """Refuse a query parameter given more than once where it takes one value (a silent
     'last one wins' would hide a client's mistake)."""
     from fastapi import HTTPException

@@ -61,7 +61,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import orjson
 
 READ_P99_GOAL_MS = 50.0
 """Issue 7's goal: p99 of reads under 50 ms at 200 requests per second, with zero errors."""
@@ -233,6 +235,57 @@ class _Recorder:
 # --------------------------------------------------------------------------- the targets
 
 
+@dataclass(slots=True)
+class _Answer:
+    """A response read whole: status, headers and body."""
+
+    status_code: int
+    headers: Any
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+class _Http:
+    """The generator's HTTP client: aiohttp, whose C parser costs the generator a fraction
+    of httpx's CPU per request (it shares the machine's cores with the server it loads:
+    every millisecond it spends is one the server does not get)."""
+
+    def __init__(self, base_url: str, token: str, max_connections: int) -> None:
+        self.base_url = base_url.rstrip("/")
+        # Idle connections are closed by the client before uvicorn's keep-alive timeout (5 s)
+        # can close them under a request being sent (an error that would be the client's).
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=2.0),
+            headers={"Authorization": f"Bearer {token}"},
+            json_serialize=lambda v: orjson.dumps(v).decode(),
+        )
+
+    async def request(self, method: str, url: str, *, json: Any = None,
+                      params: dict[str, Any] | None = None) -> _Answer:
+        async with self.session.request(method, self.base_url + url, json=json,
+                                        params=params) as r:
+            return _Answer(r.status, r.headers, await r.read())
+
+    async def get(self, url: str, params: dict[str, Any] | None = None) -> _Answer:
+        return await self.request("GET", url, params=params)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+def _ok(r: _Answer, url: str) -> _Answer:
+    if r.status_code != 200:
+        msg = f"GET {url} answered {r.status_code}: {r.text[:200]}"
+        raise LoadTargetError(msg)
+    return r
+
+
 @dataclass
 class _Targets:
     """Ids read from the server: what the mix picks from."""
@@ -244,27 +297,24 @@ class _Targets:
     operators: list[str]
 
 
-async def _all_ids(client: httpx.AsyncClient, path: str) -> list[str]:
+async def _all_ids(client: _Http, path: str) -> list[str]:
     ids: list[str] = []
     offset = 0
     while True:
-        r = await client.get(path, params={"limit": 1000, "offset": offset})
-        r.raise_for_status()
-        page = r.json()
+        page = _ok(await client.get(path, params={"limit": 1000, "offset": offset}), path).json()
         ids.extend(item["id"] for item in page["items"])
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:
             return ids
 
 
-async def _targets(client: httpx.AsyncClient) -> _Targets:
+async def _targets(client: _Http) -> _Targets:
     zones = await _all_ids(client, "/zones")
     onts = await _all_ids(client, "/onts")
     ducts = await _all_ids(client, "/ducts")
     operators = await _all_ids(client, "/operators")
-    r = await client.get("/fill")
-    r.raise_for_status()
-    roomy = [d["id"] for d in r.json()["ducts"]
+    fill = _ok(await client.get("/fill"), "/fill").json()
+    roomy = [d["id"] for d in fill["ducts"]
              if d["within"] is None and d["max_new_cable_mm"] >= MIN_ROOM_MM]
     if not (zones and onts and ducts and operators):
         msg = "the server holds no network to load (zones, ONTs, ducts and operators needed)"
@@ -304,16 +354,15 @@ def edited(ont: dict[str, Any], edit: str) -> dict[str, Any]:
 class _Load:
     """The operations of the mix, recording into the current phase's recorder."""
 
-    def __init__(self, client: httpx.AsyncClient, targets: _Targets, connections: int,
+    def __init__(self, client: _Http, targets: _Targets, connections: int,
                  timeout_s: float, edit: str = "customer") -> None:
         self.client = client
         self.edit = edit
         self.timeout_s = timeout_s
         self.targets = targets
         # Requests beyond the pool's size wait here, first come first served, and their wait
-        # is in their latency; httpx's own pool queue costs CPU quadratic in its length.
+        # is in their latency.
         self.gate = asyncio.Semaphore(connections)
-        self.headers: dict[str, str] = {}
         self.recorder = _Recorder()
         self.reservations_created = 0
         self.reservations_cancelled = 0
@@ -332,7 +381,7 @@ class _Load:
     async def request(self, endpoint: str, method: str, url: str, *,
                       due_s: float | None = None, json: Any = None,
                       expected: int = 200, conflict_ok: bool = False
-                      ) -> httpx.Response | None:
+                      ) -> _Answer | None:
         """One request, recorded under ``endpoint``; latency from ``due_s`` (default: now).
 
         Returns the response, or None after a transport error or an unexpected status.
@@ -340,8 +389,8 @@ class _Load:
         start = time.perf_counter() if due_s is None else due_s
         try:  # the time limit covers the wait for a connection too: nothing waits forever
             async with asyncio.timeout(self.timeout_s), self.gate:
-                r = await self.client.request(method, url, json=json, headers=self.headers)
-        except (httpx.HTTPError, TimeoutError) as exc:
+                r = await self.client.request(method, url, json=json)
+        except (aiohttp.ClientError, TimeoutError) as exc:
             done = time.perf_counter()
             error = (f"no answer within {self.timeout_s:g} s" if isinstance(exc, TimeoutError)
                      else f"{type(exc).__name__}: {exc}")
@@ -515,16 +564,14 @@ async def _measure(load: _Load, plan: list[tuple[str, int]], rate_rps: float,
 async def _run(base_url: str, token: str, *, rate_rps: float, duration_s: float,
                write_share: float, seed: int, n_operations: int, warmup_rounds: int,
                timeout_s: float, max_connections: int, edit: str) -> dict[str, Any]:
-    # Idle connections are closed by the client before uvicorn's keep-alive timeout (5 s) can
-    # close them under a request being sent (a transport error that is the client's doing).
-    limits = httpx.Limits(max_connections=max_connections,
-                          max_keepalive_connections=max_connections, keepalive_expiry=2.0)
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits,
-                                 headers={"Authorization": f"Bearer {token}"}) as client:
+    client = _Http(base_url, token, max_connections)
+    try:
         load = _Load(client, await _targets(client), max_connections, timeout_s, edit)
         warmup = await _warm_up(load, warmup_rounds, seed) if warmup_rounds > 0 else None
         phase = await _measure(load, _plan(n_operations, write_share, seed), rate_rps,
                                timeout_s)
+    finally:
+        await client.close()
     recorder = load.recorder
     endpoints = recorder.figures()
     read_names = [n for n in endpoints if n.startswith("GET ")]

@@ -29,7 +29,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from ponmodel.access import ROLES, Principal
 from ponmodel.elements import ApiKeyTable, OperatorTable
@@ -120,8 +120,9 @@ def revoke_key(engine: Engine, key_id: str) -> dict[str, Any]:
     return _public(row)
 
 
-def authenticate(engine: Engine, token: str) -> Principal:
-    """The principal of a bearer token.
+def authenticate(source: Engine | Connection, token: str) -> Principal:
+    """The principal of a bearer token, read through ``source``: an engine (a connection
+    of its own) or the caller's connection (in the caller's transaction).
 
     Raises
     ------
@@ -133,8 +134,12 @@ def authenticate(engine: Engine, token: str) -> Principal:
         msg = "malformed API key: expected 'pm_<key id>_<secret>'"
         raise AuthenticationError(msg)
     _, key_id, secret = parts
-    with engine.connect() as conn:
-        row = conn.execute(select(_TABLE).where(_TABLE.c.id == key_id)).mappings().first()
+    query = select(_TABLE).where(_TABLE.c.id == key_id)
+    if isinstance(source, Connection):
+        row = source.execute(query).mappings().first()
+    else:
+        with source.connect() as conn:
+            row = conn.execute(query).mappings().first()
     if row is None or not hmac.compare_digest(row["secret_sha256"], _sha256(secret)):
         msg = "unknown API key"
         raise AuthenticationError(msg)

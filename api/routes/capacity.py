@@ -100,7 +100,9 @@ def summary_route(
 ) -> list[dict[str, Any]]:
     """Totals per zone, operator, OLT or port, with the worst-served ONT and the share of
     enterprise ONTs that are 10G-symmetric."""
-    return _report(cache, conn, zone).summary(by)
+    return cache.memo(conn, ("capacity-summary", by),
+                      lambda topo: _report(cache, conn, zone).summary(by), zone,
+                      ont_fields=ONT_FIELDS_READ)
 
 
 @router.get("/capacity/onts/{ont_id:path}", name="ont_capacity",
