@@ -38,7 +38,7 @@ Examples
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,9 @@ NO_CUSTOMER = "(no customer)"
 ONT_FIELDS_READ = frozenset({"customer", "structure"})
 """The ONT fields :func:`impact_index` reads (besides ids): its customer and structure
 (zone); an edit of any other field leaves the index as it was."""
+ONT_FIELDS_READ_LIVE_CUSTOMERS = frozenset({"structure"})
+"""What :func:`impact` reads of the index's ONTs when it is given ``customer_of``: the
+customers then come from the caller at query time, and a rename needs no new index."""
 FAILING_KINDS = ("duct", "structure", "cable", "link", "splitter", "ont", "port", "olt")
 
 
@@ -165,7 +168,8 @@ def _as_index(topo_or_doc: Topology | Document | ImpactIndex) -> ImpactIndex:
 
 
 def impact(
-    topo_or_doc: Topology | Document | ImpactIndex, element_ids: Iterable[str] | str
+    topo_or_doc: Topology | Document | ImpactIndex, element_ids: Iterable[str] | str,
+    *, customer_of: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:
     """Everything that loses service when the given elements fail together.
 
@@ -175,6 +179,9 @@ def impact(
         The network; pass an :func:`impact_index` for repeated queries.
     element_ids : str or iterable of str
         Ducts, structures, cables, links, splitters, ONTs, PON ports or OLTs.
+    customer_of : callable, optional
+        ONT id → its customer now (None when unnamed); default: the customers the index
+        was built with. The API passes its live elements, which ONT edits update.
 
     Returns
     -------
@@ -245,7 +252,10 @@ def impact(
     sites_here = sorted({s for st in structures for s in idx.sites_at.get(st, ())})
     by_operator = Counter(idx.ont_operator.get(o, "") for o in onts)
     by_zone = Counter(idx.ont_zone[o] for o in onts)
-    by_customer = Counter(idx.ont_customer[o] for o in onts)
+    if customer_of is None:
+        by_customer = Counter(idx.ont_customer[o] for o in onts)
+    else:
+        by_customer = Counter(customer_of(o) or NO_CUSTOMER for o in onts)
     sites_by_operator = Counter(idx.site_operator[s] for s in set(sites) | set(sites_here))
     return {
         "elements": ids,

@@ -11,13 +11,17 @@ from sqlalchemy import Connection
 from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.document import Document
-from ponmodel.errors import PonmodelError
+from ponmodel.errors import NotFoundError, PonmodelError
 from ponmodel.reservations import active_count, active_reservation_cables
 from ponmodel.storage import reservations_revision
 from ponmodel.topology.ducts import ONT_FIELDS_READ as FILL_ONT_FIELDS
-from ponmodel.topology.ducts import DuctReport, duct_fill
-from ponmodel.topology.impact import ONT_FIELDS_READ as IMPACT_ONT_FIELDS
-from ponmodel.topology.impact import impact, impact_index, shared_risk
+from ponmodel.topology.ducts import DuctReport, duct_fill, duct_parts, one_duct_fill
+from ponmodel.topology.impact import (
+    ONT_FIELDS_READ_LIVE_CUSTOMERS,
+    impact,
+    impact_index,
+    shared_risk,
+)
 from ponmodel.topology.routing import ONT_FIELDS_READ as ROUTING_ONT_FIELDS
 from ponmodel.topology.routing import plan_route, routing_index
 
@@ -70,7 +74,19 @@ def duct_occupancy_route(
     cache: CacheDep, conn: ConnectionDep, duct_id: Annotated[str, Path()]
 ) -> dict[str, Any]:
     """One duct's occupancy: occupants, operators, fill, limit and headroom."""
-    return _fill(cache, conn, None, 0.9).duct(duct_id).as_dict()
+    parts = cache.memo(conn, "duct-parts", lambda topo: duct_parts(topo.doc),
+                       ont_fields=FILL_ONT_FIELDS)
+    part = parts.get(duct_id)
+    if part is None:
+        raise NotFoundError(kind="duct", element_id=duct_id)
+    # computed from the duct's own part: a reservation elsewhere costs this duct nothing more
+    # than a look at the active reservations, not the whole network's fill again
+    return cache.memo(
+        conn, ("duct-fill", duct_id),
+        lambda topo: one_duct_fill(part, duct_id,
+                                   held_cables=active_reservation_cables(conn)).as_dict(),
+        generation=_held(conn), ont_fields=FILL_ONT_FIELDS,
+    )
 
 
 class RouteRequest(BaseModel):
@@ -119,9 +135,13 @@ def impact_route(
 ) -> dict[str, Any]:
     """Everything that loses service when the elements fail together: links cut, ONTs dark
     (by operator, zone and customer), sites losing backhaul, totals."""
+    # customers are read from the live elements (ONT edits update them in place), so a
+    # rename keeps the index
+    elements = cache.get(conn).elements
     index = cache.memo(conn, "impact", lambda topo: impact_index(topo.doc),
-                       ont_fields=IMPACT_ONT_FIELDS)
-    return impact(index, element)
+                       ont_fields=ONT_FIELDS_READ_LIVE_CUSTOMERS)
+    return impact(index, element,
+                  customer_of=lambda ont: elements.get(ont, ("ont", {}))[1].get("customer"))
 
 
 @router.get("/shared-risk", name="shared_risk")
@@ -133,5 +153,5 @@ def shared_risk_route(
     """Ducts carrying several operators' feeders, and per operator the single ducts whose
     loss would cut more than ``share`` of its ONTs in a zone."""
     index = cache.memo(conn, "impact", lambda topo: impact_index(topo.doc),
-                       ont_fields=IMPACT_ONT_FIELDS)
+                       ont_fields=ONT_FIELDS_READ_LIVE_CUSTOMERS)  # no customer read
     return shared_risk(index, share)

@@ -252,3 +252,19 @@ def test_a_failed_computation_is_raised_and_not_kept(engine: Engine) -> None:
             with pytest.raises(RuntimeError, match="broken"):
                 cache.memo(conn, "broken", broken)
         assert cache.memo(conn, "fine", lambda topo: 7) == 7
+
+
+def test_a_rename_shows_in_impact_and_keeps_its_index(tiny: Engine) -> None:
+    with admin_client(tiny) as c:
+        before = c.get("/impact", params={"element": "SP-01"}).json()
+        assert before["by_customer"]["Canon Vietnam (lô A1)"] == 1
+        cache = c.app.state.topology_cache  # type: ignore[attr-defined]
+        index = next(m.value for k, m in cache._memo.items() if k[0] == "impact")
+        r = c.patch("/onts/ONT-01", json={"version": 1, "customer": "Canon Việt Nam"})
+        assert r.status_code == 200, r.text
+        after = c.get("/impact", params={"element": "SP-01"}).json()
+        assert "Canon Vietnam (lô A1)" not in after["by_customer"]
+        assert after["by_customer"]["Canon Việt Nam"] == 1
+        assert after["onts"] == before["onts"] == ["ONT-01", "ONT-02", "ONT-03"]
+        kept = next(m.value for k, m in cache._memo.items() if k[0] == "impact")
+        assert kept is index  # the index reads no customer: the rename did not rebuild it

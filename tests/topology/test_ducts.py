@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ponmodel import catalog
 from ponmodel.document import load_document, read_document
@@ -188,3 +190,43 @@ def test_hanoi_has_its_nine_over_limit_ducts() -> None:
     # the generator puts a handful of cabinet ducts over their limit on purpose (README)
     assert sum(d.over_limit for d in r.ducts) == 9
     assert sum(o.area_share for o in r.operators) == pytest.approx(1.0, rel=1e-12)
+
+
+def _hanoi() -> Any:
+    return read_document(FIXTURES / "hanoi.json")
+
+
+def test_one_duct_fill_equals_the_whole_networks_row_for_every_duct() -> None:
+    from ponmodel.topology.ducts import duct_parts, one_duct_fill
+
+    for name in ("hanoi.json", "two_operators_shared_duct.json"):
+        doc = read_document(FIXTURES / name)
+        whole, parts = duct_fill(doc), duct_parts(doc)
+        assert set(parts) == {d["id"] for d in doc["ducts"]}
+        for d in doc["ducts"]:
+            assert one_duct_fill(parts[d["id"]], d["id"]) == whole.duct(d["id"]), d["id"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_one_duct_fill_counts_held_cables_as_the_whole_network_does(data: Any) -> None:
+    """Reservations held as cables (random ducts, diameters, operators): each duct's fill
+    from its part equals its row of the whole network's fill with the same cables."""
+    from ponmodel.topology.ducts import duct_parts, one_duct_fill
+
+    doc = HANOI
+    duct_ids = [d["id"] for d in doc["ducts"]]
+    held = [
+        {"id": f"R{i}", "operator": data.draw(st.sampled_from(["vnpt", "viettel", "fpt"])),
+         "outer_diameter_mm": data.draw(st.floats(5.0, 20.0)),
+         "ducts": data.draw(st.lists(st.sampled_from(duct_ids), min_size=1, max_size=4,
+                                     unique=True))}
+        for i in range(data.draw(st.integers(1, 6)))
+    ]
+    whole = duct_fill({**doc, "cables": [*doc["cables"], *held]})
+    parts = duct_parts(doc)
+    for duct_id in duct_ids:  # hosts of a touched innerduct change too (its split by operator)
+        assert one_duct_fill(parts[duct_id], duct_id, held_cables=held) == whole.duct(duct_id)
+
+
+HANOI = _hanoi()
