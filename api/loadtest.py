@@ -627,7 +627,7 @@ def run_load(
     max_requests: int = 100_000,
     warmup_rounds: int = 3,
     timeout_s: float = 10.0,
-    max_connections: int = 64,
+    max_connections: int = 256,
 ) -> dict[str, Any]:
     """Load the API at ``base_url`` open-loop and return the figures per endpoint.
 

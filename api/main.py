@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from ponmodel import __version__
 from ponmodel.api import problems
 from ponmodel.api.deps import TopologyCache, get_principal, single_valued_query
-from ponmodel.api.limits import TimeLimit
+from ponmodel.api.limits import InFlightLimit, TimeLimit
 from ponmodel.api.routes import (
     audit,
     budget,
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(documents.router)  # import: admin; export: scoped (per route)
     app.include_router(viewer.router)  # its data routes read through the scoped cache
     app.add_middleware(TimeLimit, settings=settings)
+    app.add_middleware(InFlightLimit, settings=settings)  # outermost: turns away first
     _add_document_schema(app)
     return app
 

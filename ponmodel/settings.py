@@ -50,3 +50,8 @@ class Settings(BaseSettings):
     import_timeout_s: float = Field(
         default=900.0, gt=0, description="The same limit for /import and /import/geojson.",
     )
+    max_in_flight: int = Field(
+        default=16, ge=0, description="Requests one worker process serves at once; one more "
+        "gets 503 with Retry-After at once, so that an overload is turned away instead of "
+        "queueing until every answer is late (0: no limit). /health is never turned away.",
+    )

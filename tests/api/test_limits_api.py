@@ -1,10 +1,11 @@
-"""The request time limit: a request running longer gets 503 with Retry-After."""
+"""The request limits: a request running longer gets 503 with Retry-After; one beyond the
+in-flight limit gets 503 at once."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from ponmodel.api.limits import TimeLimit
+from ponmodel.api.limits import InFlightLimit, TimeLimit
 from ponmodel.settings import Settings
 from ponmodel.storage import import_document
 from tests.api.conftest import admin_client
@@ -33,3 +34,57 @@ def test_imports_have_their_own_limit() -> None:
 def test_defaults_bound_every_request() -> None:
     settings = Settings(database_url="sqlite://")
     assert (settings.request_timeout_s, settings.import_timeout_s) == (30.0, 900.0)
+
+
+def test_a_request_beyond_the_in_flight_limit_is_turned_away_at_once() -> None:
+    """Two requests held in flight (limit 2): a third gets 503 at once, /health still
+    answers, and when one finishes the next is served again."""
+    import asyncio
+    import json
+
+    release = asyncio.Event()
+
+    async def slow_app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    limited = InFlightLimit(slow_app, Settings(database_url="sqlite://", max_in_flight=2))
+
+    async def call(path: str) -> tuple[int, dict[str, str], bytes]:
+        sent: list[dict] = []  # type: ignore[type-arg]
+
+        async def send(message: dict) -> None:  # type: ignore[type-arg]
+            sent.append(message)
+
+        async def receive() -> dict:  # type: ignore[type-arg]
+            return {"type": "http.request", "body": b""}
+
+        await limited({"type": "http", "path": path, "method": "GET", "headers": []},
+                      receive, send)
+        start = sent[0]
+        headers = {k.decode(): v.decode() for k, v in start.get("headers", [])}
+        return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+    async def scenario() -> None:
+        held = [asyncio.create_task(call("/budget")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert limited.in_flight == 2
+        status, headers, body = await asyncio.wait_for(call("/trace/ONT-01"), 5)
+        assert status == 503 and headers["retry-after"] == "1"
+        assert "limit of 2 requests at once" in json.loads(body)["detail"]
+        health = asyncio.create_task(call("/health"))  # exempt: waits with the others
+        await asyncio.sleep(0.05)
+        assert not health.done() and limited.in_flight == 2
+        release.set()
+        assert [(await t)[0] for t in (*held, health)] == [200, 200, 200]
+        assert limited.in_flight == 0
+        assert (await call("/trace/ONT-01"))[0] == 200
+
+    asyncio.run(scenario())
+
+
+def test_the_in_flight_limit_defaults_to_16_and_0_turns_it_off() -> None:
+    assert Settings(database_url="sqlite://").max_in_flight == 16
+    assert InFlightLimit(app=None, settings=Settings(  # type: ignore[arg-type]
+        database_url="sqlite://", max_in_flight=0)).limit == 0
