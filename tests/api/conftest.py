@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -30,3 +36,25 @@ def admin_client(engine: Engine, **settings: object) -> TestClient:
 def client(engine: Engine) -> Iterator[TestClient]:
     with admin_client(engine) as c:
         yield c
+
+
+@contextmanager
+def served(app: FastAPI, *, start_timeout_s: float = 30.0) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free loopback port; its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the test server did not start in {start_timeout_s:g} s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(start_timeout_s)

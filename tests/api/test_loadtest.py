@@ -6,14 +6,10 @@ figures' shape, the absence of errors and the writes' effects in the database ar
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, func, select
 
 from ponmodel.api.loadtest import (
@@ -30,6 +26,7 @@ from ponmodel.elements import ElementTable, ReservationTable
 from ponmodel.keys import create_key
 from ponmodel.settings import Settings
 from ponmodel.storage import import_document
+from tests.api.conftest import served
 from tests.conftest import FIXTURES
 
 
@@ -40,21 +37,8 @@ def hanoi_server(engine: Engine) -> Iterator[dict[str, Any]]:
     import_document(engine, read_document(FIXTURES / "hanoi.json"), validated=True)
     _, token = create_key(engine, role="admin", name="load test")
     app = create_app(Settings(database_url="sqlite://"), engine=engine)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start in 30 s")
-        time.sleep(0.05)
-    yield {"base_url": f"http://127.0.0.1:{port}", "token": token}
-    server.should_exit = True
-    thread.join(30)
+    with served(app) as base_url:
+        yield {"base_url": base_url, "token": token}
 
 
 def _ont_versions(engine: Engine) -> int:

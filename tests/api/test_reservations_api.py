@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from ponmodel.api.main import create_app
 from ponmodel.settings import Settings
 from ponmodel.storage import import_document
-from tests.api.conftest import admin_client, key_headers
+from tests.api.conftest import admin_client, key_headers, served
 from tests.ponmodel.test_reservations import ducts_network
 
 
@@ -27,20 +24,8 @@ def live_server(engine: Engine) -> Iterator[dict[str, Any]]:
     import_document(engine, ducts_network())
     headers = key_headers(engine, "planner", "vnpt")
     app = create_app(Settings(database_url="sqlite://"), engine=engine)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start in 20 s")
-        time.sleep(0.05)
-    yield {"base_url": f"http://127.0.0.1:{port}", "headers": headers}
-    server.should_exit = True
-    thread.join(20)
+    with served(app) as base_url:
+        yield {"base_url": base_url, "headers": headers}
 
 
 def test_concurrent_clients_get_exactly_the_room_there_is(live_server: dict[str, Any]) -> None:
