@@ -46,3 +46,22 @@ def test_the_check_would_catch_a_violation(tmp_path: Path) -> None:
     sample = tmp_path / "x.py"
     sample.write_text("from ponmodel.api.main import create_app\nimport ponmodel.topology.build\n")
     assert [m for _, m in _imports(sample)] == ["ponmodel.api.main", "ponmodel.topology.build"]
+
+
+KERNEL_USERS = ("ponmodel.topology", "ponmodel.budget", "ponmodel.capacity", "ponmodel._kernel",
+                "ponmodel._splitcalc", "ponmodel._splitcalc_py", "ponmodel.api.main",
+                "ponmodel.api.routes", "ponmodel.api.deps", "ponmodel.api.cli",
+                "tests.conftest.each_kernel")
+"""What a test marked ``kernel_free`` may not import: the kernels and what runs them."""
+
+
+def test_kernel_free_tests_import_no_kernel() -> None:
+    """CI's second pass (the pure-Python twin) leaves ``kernel_free`` tests out: they must
+    not reach a kernel, or the twin would go untested there."""
+    marked = [p for p in sorted((ROOT / "tests").rglob("test_*.py"))
+              if "pytestmark = pytest.mark.kernel_free" in p.read_text(encoding="utf-8")]
+    assert len(marked) >= 4
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+           for path in marked for line, module in _imports(path)
+           if any(module == k or module.startswith(k + ".") for k in KERNEL_USERS)]
+    assert bad == []

@@ -43,6 +43,8 @@ from ponmodel.keys import create_key
 from ponmodel.storage import checksum, export_document, import_document, row_counts
 from tests.conftest import FIXTURES
 
+pytestmark = pytest.mark.kernel_free  # runs no kernel: CI runs it once (.ci/run)
+
 ONTS = 40_000
 """Big enough that the import writes for most of a second on SQLite and streams ONT rows
 for a few tenths of a second on PostgreSQL on a 2-core machine; small enough for the time

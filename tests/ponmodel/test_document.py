@@ -24,6 +24,8 @@ from ponmodel.document import (
 from ponmodel.errors import DocumentError, ElementError
 from tests.conftest import FIXTURES, INVALID_FIXTURES, VALID_FIXTURES, fixture_doc
 
+pytestmark = pytest.mark.kernel_free  # runs no kernel: CI runs it once (.ci/run)
+
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "ponmodel" / "schema" / "ponmodel-1.schema.json"
 
 # (fixture, pointer, element id, words the message must contain): one rule each.

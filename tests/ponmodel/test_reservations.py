@@ -20,6 +20,8 @@ from ponmodel.reservations import (
 )
 from ponmodel.storage import export_document, import_document
 
+pytestmark = pytest.mark.kernel_free  # runs no kernel: CI runs it once (.ci/run)
+
 
 def ducts_network() -> dict[str, Any]:
     """A – B – C: D1 (40 mm, empty), D2 (40 mm, one 12 mm cable), D3 (100 mm with an empty

@@ -21,6 +21,8 @@ from ponmodel.storage import (
 )
 from tests.conftest import VALID_FIXTURES, fixture_doc
 
+pytestmark = pytest.mark.kernel_free  # runs no kernel: CI runs it once (.ci/run)
+
 
 @pytest.mark.parametrize("name", VALID_FIXTURES)
 def test_import_export_import_is_an_identity(engine: Engine, name: str) -> None:
