@@ -74,14 +74,12 @@ def reset_peak_rss() -> bool:
 def phase_peak_rss_mb() -> float:
     """Peak resident set size since the last :func:`reset_peak_rss`, MB (10⁶ bytes):
     ``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``."""
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the whole process's peak below
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
                 if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024 / 1e6
-    except OSError:
-        pass
-    return peak_rss_mb() * 1024 * 1024 / 1e6
+                    return int(line.split()[1]) * 1024 / 1e6  # KiB → MB
+    return peak_rss_mb() * 1024 * 1024 / 1e6  # MiB → MB
 
 
 def _measure(fn: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:

@@ -908,8 +908,8 @@ def _write_gzip(path: Path, chunks: Iterator[bytes]) -> None:
                     f.write(data)
         except BaseException as exc:  # reported in the caller's thread
             failed.append(exc)
-            while pending.get() is not None:
-                pass
+            while pending.get() is not None:  # drain, so that the producer never blocks
+                continue
 
     thread = threading.Thread(target=writer, name="ponmodel-results-writer")
     thread.start()
