@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
@@ -113,14 +114,13 @@ class TopologyCache:
         current = revision(conn)
         with self._lock:
             if self._revision != current or (None, None) not in self._topologies:
-                changed = self._replay(conn, current)
-                if changed is None:
+                replayed = self._replay(conn, current)
+                if replayed is None:
                     gc.unfreeze()  # the old network becomes garbage the collector may take
                     self._topologies = {(None, None): build_topology(export_with(conn))}
                     self._memo = {}
-                else:  # keep what reads none of the edited fields
-                    self._memo = {k: m for k, m in self._memo.items()
-                                  if m.ont_fields is not None and not m.ont_fields & changed}
+                else:
+                    self._memo = _kept_after_edits(self._memo, *replayed)
                 self._revision = current
                 gc.freeze()
             whole = self._topologies[(None, None)]
@@ -135,11 +135,12 @@ class TopologyCache:
                 )
             return self._topologies[(scope, zone)], current
 
-    def _replay(self, conn: Connection, current: int) -> frozenset[str] | None:
+    def _replay(self, conn: Connection, current: int
+                ) -> tuple[frozenset[str], frozenset[str]] | None:
         """Catch up with ``current`` by applying the ONT edits since the cached revision to
         the cached elements in place (an edit changes no tree, so no graph is rebuilt); the
-        ONT fields those edits changed, or None when anything else changed, and the caller
-        rebuilds everything."""
+        ONT fields those edits changed and the ONTs they edited, or None when anything else
+        changed, and the caller rebuilds everything."""
         if self._revision is None or current < self._revision or not self._topologies:
             return None
         changes = element_changes(conn, self._revision, current)
@@ -161,19 +162,22 @@ class TopologyCache:
                     onts[i] = copy.deepcopy(after)
                     topo.elements[ont["id"]] = ("ont", onts[i])
                     topo.pon.nodes[("ont", ont["id"])]["kind"] = after["kind"]
-        return changed
+        return changed, frozenset(edited)
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
              zone: str | None = None, scope: str | None = None,
-             generation: Hashable = None, ont_fields: frozenset[str] | None = None) -> T:
+             generation: Hashable = None, ont_fields: frozenset[str] | None = None,
+             refresh: Refresh[T] | None = None) -> T:
         """``compute(topology)`` for this revision and scope, computed once per ``key``.
 
         ``generation`` names what else the value depends on (the reservations' revision):
         a value of another generation is replaced, not kept beside it. ``ont_fields`` names
         the ONT fields the value reads (``ONT_FIELDS_READ`` of its module): ONT edits that
         change none of them keep it; None (the default) means any field, and every edit
-        replaces it. A value computed while another request moved the cache to a newer
-        revision is returned to its own caller but not kept.
+        replaces it. ``refresh`` says how the value catches up with edits of some of those
+        fields without being computed again (:class:`Refresh`): the next reader applies it
+        to the kept value and the ONTs edited since. A value computed while another request
+        moved the cache to a newer revision is returned to its own caller but not kept.
 
         Requests asking for the same value at once compute it once: the first computes, the
         others wait for its result (a write invalidating a report that a burst of readers
@@ -185,7 +189,10 @@ class TopologyCache:
         with self._lock:
             kept = self._memo.get(full_key)
             if kept is not None and kept.generation == generation and self._revision == seen:
-                return kept.value  # type: ignore[no-any-return]
+                if not kept.stale_onts:
+                    return kept.value  # type: ignore[no-any-return]
+            else:
+                kept = None
             pending = self._pending.get(flight)
             leader = pending is None
             if pending is None:
@@ -196,7 +203,10 @@ class TopologyCache:
                 raise pending.error
             return pending.value  # type: ignore[no-any-return]
         try:
-            value = compute(topology)
+            if kept is not None and refresh is not None and kept.refresh_fields:
+                value = refresh.apply(kept.value, topology, kept.stale_onts)
+            else:
+                value = compute(topology)
             pending.value = value
         except BaseException as exc:
             pending.error = exc
@@ -205,13 +215,51 @@ class TopologyCache:
             with self._lock:
                 del self._pending[flight]
                 if pending.error is None and self._revision == seen:
-                    self._memo[full_key] = _Memo(generation, pending.value, ont_fields)
+                    self._memo[full_key] = _Memo(
+                        generation, pending.value, ont_fields,
+                        refresh.fields if refresh is not None else frozenset())
             pending.done.set()
         gc.freeze()  # long-lived: full collections need not walk it again (see _Memo)
         return value
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Refresh(Generic[T]):
+    """How a cached value catches up with ONT edits of some fields without being computed
+    again: ``apply(value, topology, edited_ont_ids)`` returns the value after those edits
+    (the topology already holds the edited elements). Edits of other fields that the value
+    reads replace it as before.
+
+    Examples
+    --------
+    >>> counts = Refresh(frozenset({"service"}), lambda value, topo, onts: value + len(onts))
+    >>> counts.apply(3, None, frozenset({"ONT-01"}))
+    4
+    """
+
+    fields: frozenset[str]
+    apply: Callable[[T, Topology, frozenset[str]], T]
+
+
+def _kept_after_edits(memo: dict[Hashable, _Memo], changed: frozenset[str],
+                      edited: frozenset[str]) -> dict[Hashable, _Memo]:
+    """The cached values that outlive ONT edits changing ``changed`` fields of the
+    ``edited`` ONTs: those that read none of the fields as they are, those whose
+    :class:`Refresh` covers every field they read among them marked to catch up with the
+    edited ONTs; the others are dropped."""
+    kept = {}
+    for key, m in memo.items():
+        if m.ont_fields is None:
+            continue
+        read = m.ont_fields & changed
+        if not read:
+            kept[key] = m
+        elif m.refresh_fields and read <= m.refresh_fields:
+            kept[key] = dataclasses.replace(m, stale_onts=m.stale_onts | edited)
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
 class _Memo:
     """A computed value, what else it depends on, and the ONT fields it reads.
 
@@ -225,6 +273,10 @@ class _Memo:
     generation: Hashable
     value: Any
     ont_fields: frozenset[str] | None
+    refresh_fields: frozenset[str] = frozenset()
+    """The ONT fields whose edits the value can catch up with (:class:`Refresh`)."""
+    stale_onts: frozenset[str] = frozenset()
+    """ONTs edited since the value was computed, in fields it catches up with."""
 
 
 @dataclass(slots=True)
@@ -251,10 +303,13 @@ class ScopedCache:
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
              zone: str | None = None, generation: Hashable = None,
-             ont_fields: frozenset[str] | None = None) -> T:
+             ont_fields: frozenset[str] | None = None, refresh: Refresh[T] | None = None
+             ) -> T:
         """``compute(topology)`` in this principal's scope, computed once per revision
-        (and ``generation``; see :meth:`TopologyCache.memo` for ``ont_fields``)."""
-        return self.cache.memo(conn, key, compute, zone, self.scope, generation, ont_fields)
+        (and ``generation``; see :meth:`TopologyCache.memo` for ``ont_fields`` and
+        ``refresh``)."""
+        return self.cache.memo(conn, key, compute, zone, self.scope, generation, ont_fields,
+                               refresh)
 
 
 async def get_cache(request: Request, principal: PrincipalDep) -> ScopedCache:

@@ -149,7 +149,7 @@ def _allocation_arrays(forest: PonForest, doc: Any) -> dict[str, Any]:
 
     ports = {p["id"]: p for o in doc.get("olts", []) for p in o.get("ports", [])}
     onts = {o["id"]: o for o in doc.get("onts", [])}
-    svc = _service_arrays(forest, onts, "down")
+    svc = _service_arrays(forest.ont_ids, onts, "down")
     from ponmodel.capacity import additional_codes
 
     svc["additional"] = additional_codes(svc["additional"])

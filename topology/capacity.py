@@ -20,7 +20,9 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,8 @@ DIRECTIONS = ("down", "up")
 ONT_FIELDS_READ = BUDGET_ONT_FIELDS | {"service", "kind", "structure"}
 """The ONT fields :func:`network_capacity` reads: its service, kind and structure (zone),
 and the optics overrides through the budget (an ONT whose budget fails is not 10G)."""
+SERVICE_FIELDS = frozenset({"service"})
+"""The ONT fields whose edits :func:`refresh_services` catches up with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,15 +228,17 @@ def port_capacity_mbps(port: dict[str, Any]) -> tuple[float, float]:
     return tech.capacity_down_mbps, tech.capacity_up_mbps
 
 
-def _service_arrays(forest: PonForest, onts: dict[str, dict[str, Any]], direction: str
+def _service_arrays(ids: Sequence[str], onts: Mapping[str, dict[str, Any]], direction: str
                     ) -> dict[str, NDArray[Any]]:
-    n = len(forest.ont_ids)
+    """The services of the ONTs ``ids`` in one direction, as :func:`capacity_columns` takes
+    them."""
+    n = len(ids)
     fixed = np.empty(n)
     assured = np.empty(n)
     maximum = np.empty(n)
     weight = np.empty(n)
     additional: list[str] = []
-    for k, ont_id in enumerate(forest.ont_ids):
+    for k, ont_id in enumerate(ids):
         svc = onts[ont_id]["service"][direction]
         fixed[k] = svc.get("fixed_mbps", 0.0)
         assured[k] = svc.get("assured_mbps", 0.0)
@@ -353,7 +359,7 @@ def network_capacity(doc: Document, *, forest: PonForest | None = None,
     ports = {p["id"]: p for o in doc.get("olts", []) for p in o.get("ports", [])}
     closes_of = {o.id: o.downstream.ok and o.upstream.ok and o.class_ok for o in budget.onts}
     closes = np.array([closes_of[o] for o in forest.ont_ids], dtype=bool)
-    services = {d: _service_arrays(forest, onts, d) for d in DIRECTIONS}
+    services = {d: _service_arrays(forest.ont_ids, onts, d) for d in DIRECTIONS}
     cols = capacity_columns(forest, services=services, budget_closes=closes, ports=ports,
                             olts=olts, zone_of_structure=zone_of_structure)
     report = CapacityReport(ports=cols.ports, olts=cols.olts)
@@ -377,6 +383,113 @@ def network_capacity(doc: Document, *, forest: PonForest | None = None,
             ten_g_symmetric=not reasons, reasons=list(reasons),
         ))
     return report
+
+
+def refresh_services(report: CapacityReport, forest: PonForest,
+                     onts: Mapping[str, dict[str, Any]], edited: Iterable[str]
+                     ) -> CapacityReport:
+    """The report after the services of the ``edited`` ONTs changed: only the ports they
+    hang off and those ports' OLT uplinks are computed again.
+
+    A port's allocation reads the services of its own ONTs alone and an uplink sums its own
+    ports, so every other figure stands; the ones computed again are computed as
+    :func:`network_capacity` computes them, to the last bit (tested with random edits).
+    Nothing but services may have changed: the forest, the budget and every ONT's kind and
+    zone are those of ``report``, which is left as it was.
+
+    Parameters
+    ----------
+    report : CapacityReport
+        :func:`network_capacity` of the network before the edits, on ``forest``.
+    forest : PonForest
+        The packed network of the report (services are not part of it).
+    onts : mapping
+        ONT id → ONT element after the edits (at least every ONT of the edited ONTs' ports).
+    edited : iterable of str
+        The ONTs whose service changed; ids not in the forest are ignored.
+
+    Examples
+    --------
+    >>> import copy
+    >>> from ponmodel.document import read_document
+    >>> from ponmodel.topology.pack import pack_forest
+    >>> doc = read_document("fixtures/tiny.json")
+    >>> forest = pack_forest(doc)
+    >>> before = network_capacity(doc, forest=forest)
+    >>> onts = {o["id"]: copy.deepcopy(o) for o in doc["onts"]}
+    >>> onts["ONT-01"]["service"]["down"]["max_mbps"] = 2500.0
+    >>> after = refresh_services(before, forest, onts, ["ONT-01"])
+    >>> after.ont("ONT-01").down.max_mbps, before.ont("ONT-01").down.max_mbps
+    (2500.0, 10000.0)
+    >>> after.ports[0].down.sold_max_mbps - before.ports[0].down.sold_max_mbps
+    -7500.0
+    """
+    ont_node = forest.ont_node
+    ports: set[int] = set()
+    for ont_id in edited:
+        node = forest.index_of.get(ont_id)
+        k = int(np.searchsorted(ont_node, node)) if node is not None else len(ont_node)
+        if k < len(ont_node) and int(ont_node[k]) == node:
+            ports.add(int(forest.ont_port[k]))
+    if not ports:
+        return report
+    new_onts, new_ports = list(report.onts), list(report.ports)
+    for p in sorted(ports):
+        lo = int(np.searchsorted(forest.ont_port, p, side="left"))
+        hi = int(np.searchsorted(forest.ont_port, p, side="right"))
+        if report.onts[lo].id != forest.ont_ids[lo]:
+            msg = "refresh_services: the report was not computed on this forest"
+            raise ValueError(msg)
+        new_ports[p] = _refresh_port(report.ports[p], forest.ont_ids[lo:hi], onts, lo,
+                                     new_onts)
+    changed_olts = {new_ports[p].olt for p in ports}
+    new_olts = [_refresh_uplink(olt, new_ports) if olt.id in changed_olts else olt
+                for olt in report.olts]
+    return CapacityReport(onts=new_onts, ports=new_ports, olts=new_olts)
+
+
+def _refresh_port(port: PortCapacity, ids: list[str], onts: Mapping[str, dict[str, Any]],
+                  lo: int, report_onts: list[OntCapacity]) -> PortCapacity:
+    """One port allocated again (its ONTs are ``report_onts[lo : lo + len(ids)]``, which
+    are replaced), as :func:`capacity_columns` allocates every port."""
+    loads = []
+    rates = {}
+    for direction in DIRECTIONS:
+        svc = _service_arrays(ids, onts, direction)
+        capacity = getattr(port, direction).capacity_mbps
+        full, peak = allocate(port_start=np.array([0, len(ids)]),
+                              capacity_mbps=np.array([capacity]), **svc)
+        guaranteed = svc["fixed_mbps"] + svc["assured_mbps"]
+        rates[direction] = [a.tolist() for a in (guaranteed, full, peak, svc["max_mbps"])]
+        loads.append(Load.of(capacity, float(np.add.reduce(guaranteed)),
+                             float(np.add.reduce(svc["max_mbps"]))))
+        if direction == "down":
+            max_down = svc["max_mbps"]
+            served = max_down > 0
+            share = np.divide(full, max_down, out=np.full(len(ids), np.inf), where=served)
+            worst = int(worst_per_port(share, np.zeros(len(ids), dtype=np.int64), 1, ids,
+                                       valid=served)[0])
+            worst_share = float(full[worst]) / float(max_down[worst]) if worst >= 0 else None
+    down, up = rates["down"], rates["up"]
+    for j in range(len(ids)):
+        report_onts[lo + j] = dataclasses.replace(
+            report_onts[lo + j],
+            down=OntRates(down[0][j], down[1][j], down[2][j], down[3][j]),
+            up=OntRates(up[0][j], up[1][j], up[2][j], up[3][j]),
+        )
+    return dataclasses.replace(port, down=loads[0], up=loads[1],
+                               worst_served_ont=ids[worst] if worst >= 0 else None,
+                               worst_served_share=worst_share)
+
+
+def _refresh_uplink(olt: OltCapacity, ports: list[PortCapacity]) -> OltCapacity:
+    """An OLT uplink summed again over its ports, as :func:`capacity_columns` sums it."""
+    members = [p for p in ports if p.olt == olt.id]
+    down, up = (Load.of(getattr(olt, d).capacity_mbps,
+                        sum(getattr(p, d).guaranteed_mbps for p in members),
+                        sum(getattr(p, d).sold_max_mbps for p in members))
+                for d in DIRECTIONS)
+    return dataclasses.replace(olt, down=down, up=up)
 
 
 def _not_ten_g(technology: str, budget_closes: bool, olt: dict[str, Any]) -> list[str]:

@@ -7,12 +7,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ponmodel.api.deps import CacheDep, ConnectionDep
+from ponmodel.api.deps import CacheDep, ConnectionDep, Refresh
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.api.routes.budget import budget_report, forest_layers
 from ponmodel.elements import LinkCreate, OntCreate, RateMbps, Service
 from ponmodel.topology.build import Topology
-from ponmodel.topology.capacity import ONT_FIELDS_READ, CapacityReport, network_capacity
+from ponmodel.topology.capacity import (
+    ONT_FIELDS_READ,
+    SERVICE_FIELDS,
+    CapacityReport,
+    network_capacity,
+    refresh_services,
+)
 from ponmodel.topology.placement import place
 from ponmodel.topology.whatif import what_if
 
@@ -81,7 +87,15 @@ def _report(cache: CacheDep, conn: ConnectionDep, zone: str | None) -> CapacityR
         return network_capacity(topo.doc, forest=forest,
                                 budget=budget_report(cache, conn, zone))
 
-    return cache.memo(conn, "capacity", report, zone, ont_fields=ONT_FIELDS_READ)
+    def refreshed(value: CapacityReport, topo: Topology, edited: frozenset[str]
+                  ) -> CapacityReport:
+        # a service edit reallocates the edited ONTs' ports only, not the whole network
+        forest, _ = forest_layers(cache, conn, zone)
+        onts = {ont["id"]: ont for ont in topo.doc.get("onts", [])}
+        return refresh_services(value, forest, onts, edited)
+
+    return cache.memo(conn, "capacity", report, zone, ont_fields=ONT_FIELDS_READ,
+                      refresh=Refresh(SERVICE_FIELDS, refreshed))
 
 
 @router.get("/capacity", name="capacity", response_model=CapacityPublic)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from ponmodel.edits import edit_ont
 from ponmodel.errors import StaleVersionError
-from ponmodel.storage import checksum, import_document, read_elements
+from ponmodel.storage import checksum, export_with, import_document, read_elements
 from tests.api.conftest import admin_client
 from tests.conftest import fixture_doc
 
@@ -56,8 +56,18 @@ def test_service_merges_and_the_budget_sees_the_edit_at_once(tiny: Engine) -> No
         assert {k: v for k, v in new["down"].items() if k != "max_mbps"} == \
             {k: v for k, v in old["down"].items() if k != "max_mbps"}
         down = c.get("/capacity/onts/ONT-01").json()["down"]
-        assert down["max_mbps"] == 5000.0  # the cached figures were rebuilt
+        assert down["max_mbps"] == 5000.0  # the cached figures caught up
         assert down["peak_mbps"] <= 5000.0  # was 8,091 with a 10,000 cap
+        assert c.get("/capacity", params={"zone": "thang-long-iz"}).status_code == 200
+        r = c.patch("/onts/ONT-02", json={"version": 1, "service": {"up": {"max_mbps": 700}}})
+        assert r.status_code == 200, r.text
+        refreshed = [c.get("/capacity", params=p).json()
+                     for p in ({}, {"zone": "thang-long-iz"})]
+        summary = c.get("/capacity/summary").json()
+    with admin_client(tiny) as fresh:  # a new cache computes everything from the database
+        assert refreshed == [fresh.get("/capacity", params=p).json()
+                             for p in ({}, {"zone": "thang-long-iz"})]
+        assert summary == fresh.get("/capacity/summary").json()
 
 
 @pytest.mark.parametrize(("body", "pointer"), [
@@ -202,6 +212,53 @@ def test_an_edit_keeps_the_cached_values_that_read_none_of_its_fields(engine: En
     edit_ont(engine, "ONT-01", {"onu_rx_sensitivity_dbm": -20.0}, expected_version=3)
     values()
     assert calls == ["budget", "capacity", "everything"]
+
+
+def test_a_service_edit_refreshes_the_cached_capacity_instead_of_recomputing(
+        engine: Engine) -> None:
+    from ponmodel.api.deps import Refresh, TopologyCache
+    from ponmodel.topology.capacity import ONT_FIELDS_READ as CAPACITY_READS
+    from ponmodel.topology.capacity import SERVICE_FIELDS, network_capacity, refresh_services
+    from ponmodel.topology.pack import pack_forest
+
+    import_document(engine, fixture_doc("tiny.json"))
+    cache = TopologyCache()
+    calls: list[tuple[str, frozenset[str]]] = []
+
+    def capacity() -> Any:
+        def compute(topo: Any) -> Any:
+            calls.append(("compute", frozenset()))
+            return network_capacity(topo.doc)
+
+        def refreshed(value: Any, topo: Any, edited: frozenset[str]) -> Any:
+            calls.append(("refresh", edited))
+            onts = {o["id"]: o for o in topo.doc["onts"]}
+            return refresh_services(value, pack_forest(topo.doc), onts, edited)
+
+        with engine.connect() as conn:
+            return cache.memo(conn, "capacity", compute, ont_fields=CAPACITY_READS,
+                              refresh=Refresh(SERVICE_FIELDS, refreshed))
+
+    def fresh() -> Any:
+        with engine.connect() as conn:
+            return network_capacity(export_with(conn)).as_dict()
+
+    first = capacity()
+    assert calls == [("compute", frozenset())]
+    calls.clear()
+    edit_ont(engine, "ONT-01", {"service": {"down": {"max_mbps": 2500}}}, expected_version=1)
+    edit_ont(engine, "ONT-02", {"service": {"up": {"max_mbps": 900}}}, expected_version=1)
+    edit_ont(engine, "ONT-01", {"customer": "Renamed"}, expected_version=2)  # not read
+    second = capacity()
+    assert calls == [("refresh", frozenset({"ONT-01", "ONT-02"}))]  # both edits, at once
+    assert second.as_dict() == fresh()
+    assert second.ont("ONT-01").down.max_mbps == 2500.0
+    assert first.ont("ONT-01").down.max_mbps == 10000.0  # a reader of the old one keeps it
+    calls.clear()
+    assert capacity() is second and calls == []  # caught up: kept as it is
+    edit_ont(engine, "ONT-01", {"kind": "residential"}, expected_version=3)
+    assert capacity().ont("ONT-01").kind == "residential"
+    assert calls == [("compute", frozenset())]  # the kind is no service: computed again
 
 
 def test_readers_asking_at_once_compute_a_value_once(engine: Engine) -> None:

@@ -6,13 +6,18 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ponmodel import _kernel
 from ponmodel.document import load_document
 from ponmodel.errors import DocumentError, NotFoundError
-from ponmodel.topology.capacity import network_capacity
+from ponmodel.topology.build import subset_for_zone
+from ponmodel.topology.capacity import network_capacity, refresh_services
+from ponmodel.topology.pack import pack_forest
 from ponmodel.topology.placement import place
 from ponmodel.topology.whatif import apply_changes, what_if
+from tests.conftest import fixture_doc
 
 
 @pytest.fixture(autouse=True)
@@ -220,3 +225,74 @@ def test_what_if_add_needs_a_valid_link() -> None:
     assert report.ont("NEW").down.guaranteed_mbps == 500.0
     with pytest.raises(DocumentError, match="refers to 'SP-X', which does not exist"):
         apply_changes(doc, add=[{**new, "link": {**new["link"], "from": "SP-X"}}])
+
+
+# --------------------------------------------------------------------------- refresh
+
+
+def test_a_refreshed_port_by_hand() -> None:
+    # One port of 1000 Mbit/s, A (max 800) and B (max 900) best effort: water-filling gives
+    # each 500 (1000 / 2, both want more); worst served B (500 / 900 = 0.56 < 500 / 800).
+    doc = network({"A": svc(0, 0, 800), "B": svc(0, 0, 900)},
+                  capacity={"down": 1000, "up": 1000})
+    forest = pack_forest(doc)
+    before = network_capacity(doc, forest=forest)
+    assert [before.ont(o).down.full_load_mbps for o in "AB"] == [500.0, 500.0]
+    assert before.ports[0].worst_served_ont == "B"
+    onts = {o["id"]: o for o in doc["onts"]}
+    onts["A"] = {**onts["A"], "service": svc(0, 0, 200)}
+    # A's max cut to 200: A keeps 200, B takes 800 of the 800 left (800 / 900 = 0.89)
+    after = refresh_services(before, forest, onts, ["A"])
+    assert [after.ont(o).down.full_load_mbps for o in "AB"] == [200.0, 800.0]
+    assert after.ports[0].down.sold_max_mbps == after.olts[0].down.sold_max_mbps == 1100.0
+    assert after.ports[0].worst_served_ont == "B"
+    assert after.ports[0].worst_served_share == 800.0 / 900.0
+    # A's max raised to 3000: 500 each again, A now worst (500 / 3000 = 0.17)
+    onts["A"] = {**onts["A"], "service": svc(0, 0, 3000)}
+    raised = refresh_services(after, forest, onts, ["A"])
+    assert raised.ports[0].worst_served_ont == "A"
+    assert raised.olts[0].up.sold_max_mbps == 3900.0  # 3000 + 900
+    assert before.ont("A").down.full_load_mbps == 500.0  # the old reports stay as they were
+    assert after.ont("A").down.max_mbps == 200.0
+    assert refresh_services(before, forest, onts, ["not-an-ont"]) is before
+
+
+_RATE = st.integers(min_value=0, max_value=4000).map(float)
+
+
+@st.composite
+def _direction(draw: st.DrawFn) -> dict[str, Any]:
+    fixed, assured, extra = draw(_RATE), draw(_RATE), draw(_RATE)
+    return {"fixed_mbps": fixed, "assured_mbps": assured, "max_mbps": fixed + assured + extra,
+            "additional": draw(st.sampled_from([None, "non_assured", "best_effort", "none"])),
+            "weight": draw(st.sampled_from([0.5, 1.0, 2.0, 7.0]))}
+
+
+@pytest.fixture(scope="module")
+def hanoi_views() -> list[tuple[dict[str, Any], Any, Any]]:
+    """The Hanoi network and one zone of it: (document, forest, capacity report)."""
+    doc = load_document(fixture_doc("hanoi.json"))
+    views = []
+    for view in (doc, subset_for_zone(doc, "thang-long-iz")):
+        forest = pack_forest(view)
+        views.append((view, forest, network_capacity(view, forest=forest)))
+    return views
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_refreshed_services_equal_a_whole_recompute(
+        hanoi_views: list[tuple[dict[str, Any], Any, Any]], data: st.DataObject) -> None:
+    view, forest, report = data.draw(st.sampled_from(hanoi_views))
+    before = report.as_dict()
+    ids = data.draw(st.lists(st.sampled_from([o["id"] for o in view["onts"]]),
+                             min_size=1, max_size=6, unique=True))
+    edited = {**view, "onts": [dict(o) for o in view["onts"]]}
+    onts = {o["id"]: o for o in edited["onts"]}
+    for ont_id in ids:
+        onts[ont_id]["service"] = {"down": data.draw(_direction()), "up": data.draw(_direction())}
+    whole = network_capacity(edited, forest=forest)
+    refreshed = refresh_services(report, forest, onts, ids)
+    assert refreshed.as_dict() == whole.as_dict()  # every figure, to the last bit
+    assert report.as_dict() == before
