@@ -177,7 +177,8 @@ class TopologyCache:
         replaces it. ``refresh`` says how the value catches up with edits of some of those
         fields without being computed again (:class:`Refresh`): the next reader applies it
         to the kept value and the ONTs edited since. A value computed while another request
-        moved the cache to a newer revision is returned to its own caller but not kept.
+        moved the cache to a newer revision (or rebuilt its topology) is returned to its own
+        caller but not kept: it may have read elements of both revisions.
 
         Requests asking for the same value at once compute it once: the first computes, the
         others wait for its result (a write invalidating a report that a burst of readers
@@ -214,7 +215,8 @@ class TopologyCache:
         finally:
             with self._lock:
                 del self._pending[flight]
-                if pending.error is None and self._revision == seen:
+                if (pending.error is None and self._revision == seen
+                        and self._topologies.get((scope, zone)) is topology):
                     self._memo[full_key] = _Memo(
                         generation, pending.value, ont_fields,
                         refresh.fields if refresh is not None else frozenset())

@@ -437,7 +437,8 @@ def refresh_services(report: CapacityReport, forest: PonForest,
     for p in sorted(ports):
         lo = int(np.searchsorted(forest.ont_port, p, side="left"))
         hi = int(np.searchsorted(forest.ont_port, p, side="right"))
-        if report.onts[lo].id != forest.ont_ids[lo]:
+        if len(report.onts) != len(forest.ont_ids) or any(
+                report.onts[k].id != forest.ont_ids[k] for k in range(lo, hi)):
             msg = "refresh_services: the report was not computed on this forest"
             raise ValueError(msg)
         new_ports[p] = _refresh_port(report.ports[p], forest.ont_ids[lo:hi], onts, lo,

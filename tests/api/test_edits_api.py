@@ -243,22 +243,60 @@ def test_a_service_edit_refreshes_the_cached_capacity_instead_of_recomputing(
         with engine.connect() as conn:
             return network_capacity(export_with(conn)).as_dict()
 
+    def catch_up() -> None:  # another route's reader: the cache replays, capacity unread
+        with engine.connect() as conn:
+            cache.get(conn)
+
     first = capacity()
     assert calls == [("compute", frozenset())]
     calls.clear()
     edit_ont(engine, "ONT-01", {"service": {"down": {"max_mbps": 2500}}}, expected_version=1)
+    catch_up()
     edit_ont(engine, "ONT-02", {"service": {"up": {"max_mbps": 900}}}, expected_version=1)
-    edit_ont(engine, "ONT-01", {"customer": "Renamed"}, expected_version=2)  # not read
+    edit_ont(engine, "ONT-02", {"customer": "Renamed"}, expected_version=2)  # not read
+    catch_up()
     second = capacity()
-    assert calls == [("refresh", frozenset({"ONT-01", "ONT-02"}))]  # both edits, at once
+    # the edits of both replays, caught up with at once by the next reader
+    assert calls == [("refresh", frozenset({"ONT-01", "ONT-02"}))]
     assert second.as_dict() == fresh()
     assert second.ont("ONT-01").down.max_mbps == 2500.0
     assert first.ont("ONT-01").down.max_mbps == 10000.0  # a reader of the old one keeps it
     calls.clear()
     assert capacity() is second and calls == []  # caught up: kept as it is
-    edit_ont(engine, "ONT-01", {"kind": "residential"}, expected_version=3)
-    assert capacity().ont("ONT-01").kind == "residential"
-    assert calls == [("compute", frozenset())]  # the kind is no service: computed again
+    # a service and a kind edit in one replay: the kind is no service, so computed again
+    edit_ont(engine, "ONT-02", {"service": {"up": {"max_mbps": 800}}}, expected_version=3)
+    edit_ont(engine, "ONT-01", {"kind": "residential"}, expected_version=2)
+    third = capacity()
+    assert calls == [("compute", frozenset())]
+    assert third.ont("ONT-01").kind == "residential" and third.as_dict() == fresh()
+
+
+def test_an_operators_scoped_capacity_catches_up_with_a_service_edit(engine: Engine) -> None:
+    from ponmodel.api.main import create_app
+    from ponmodel.settings import Settings
+    from tests.api.conftest import key_headers
+
+    import_document(engine, fixture_doc("two_operators_shared_duct.json"))
+    vnpt = key_headers(engine, "planner", "vnpt")
+    zone = {"zone": "sai-dong-b-iz"}
+
+    def planner() -> TestClient:
+        return TestClient(create_app(Settings(database_url="sqlite://"), engine=engine),
+                          headers=vnpt)
+
+    with planner() as c:
+        before = [c.get("/capacity", params=p).json() for p in ({}, zone)]
+        ours = [o["id"] for o in before[0]["onts"]]
+        edited = ours[0]
+        version = int(c.get(f"/onts/{edited}").headers["etag"].strip('"'))
+        r = c.patch(f"/onts/{edited}",
+                    json={"version": version, "service": {"down": {"max_mbps": 1234}}})
+        assert r.status_code == 200, r.text
+        after = [c.get("/capacity", params=p).json() for p in ({}, zone)]
+    assert [o["id"] for o in after[0]["onts"]] == ours  # still only VNPT's ONTs
+    assert next(o for o in after[0]["onts"] if o["id"] == edited)["down"]["max_mbps"] == 1234
+    with planner() as fresh:  # a new cache computes the scoped reports from the database
+        assert after == [fresh.get("/capacity", params=p).json() for p in ({}, zone)]
 
 
 def test_readers_asking_at_once_compute_a_value_once(engine: Engine) -> None:

@@ -254,7 +254,10 @@ def test_a_refreshed_port_by_hand() -> None:
     assert raised.olts[0].up.sold_max_mbps == 3900.0  # 3000 + 900
     assert before.ont("A").down.full_load_mbps == 500.0  # the old reports stay as they were
     assert after.ont("A").down.max_mbps == 200.0
-    assert refresh_services(before, forest, onts, ["not-an-ont"]) is before
+    assert refresh_services(before, forest, onts, ["not-an-ont", "P", "SP"]) is before
+    other = pack_forest(network({"B": svc(0, 0, 900), "A": svc(0, 0, 800)}))
+    with pytest.raises(ValueError, match="not computed on this forest"):
+        refresh_services(before, other, onts, ["A"])  # a report of another network
 
 
 _RATE = st.integers(min_value=0, max_value=4000).map(float)
