@@ -23,8 +23,8 @@ ONT and per port (gzip CSV) and per OLT uplink, and a JSON summary.
 
 Measured (``ponmodel bench e2e``, :mod:`ponmodel.topology.e2e_bench`; 2 cores,
 2026-12-02 afternoon, medians of 3): the whole check of 1,000,000 ONTs (1.23 M links,
-65,568 ports) from a loaded database takes 11.5 s with a peak of 1.6 GB on SQLite and
-8.6 s, 1.5 GB on PostgreSQL (reading the rows is 8.9 and 5.9 s of it). On the document
+65,568 ports) from a loaded database takes 11.0 s with a peak of 1.6 GB on SQLite and
+7.8 s, 1.5 GB on PostgreSQL (reading the rows is 8.4 and 5.1 s of it). On the document
 path the export alone took 26 s and ``pack_forest`` 9.5 s (``ponmodel bench import`` and
 ``bench budget``, 2026-11-23, on a machine of the same kind about 1.7 times slower),
 before any figure is computed.
