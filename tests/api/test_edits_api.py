@@ -271,6 +271,63 @@ def test_a_service_edit_refreshes_the_cached_capacity_instead_of_recomputing(
     assert third.ont("ONT-01").kind == "residential" and third.as_dict() == fresh()
 
 
+def test_a_refresh_overtaken_by_an_edit_is_not_kept_and_a_failed_one_is_retried(
+        engine: Engine) -> None:
+    from ponmodel.api.deps import Refresh, TopologyCache
+    from ponmodel.topology.capacity import ONT_FIELDS_READ as CAPACITY_READS
+    from ponmodel.topology.capacity import SERVICE_FIELDS, network_capacity, refresh_services
+    from ponmodel.topology.pack import pack_forest
+
+    import_document(engine, fixture_doc("tiny.json"))
+    cache = TopologyCache()
+    entered, release = threading.Event(), threading.Event()
+    calls: list[frozenset[str]] = []
+    fail = [False]
+
+    def refreshed(value: Any, topo: Any, edited: frozenset[str]) -> Any:
+        calls.append(edited)
+        if fail[0]:
+            msg = "refresh failed"
+            raise RuntimeError(msg)
+        if len(calls) == 1:  # the first refresh waits while another edit lands
+            entered.set()
+            release.wait(30)
+        onts = {o["id"]: o for o in topo.doc["onts"]}
+        return refresh_services(value, pack_forest(topo.doc), onts, edited)
+
+    def capacity() -> Any:
+        with engine.connect() as conn:
+            return cache.memo(conn, "capacity", lambda topo: network_capacity(topo.doc),
+                              ont_fields=CAPACITY_READS, refresh=Refresh(SERVICE_FIELDS, refreshed))
+
+    def fresh() -> Any:
+        with engine.connect() as conn:
+            return network_capacity(export_with(conn)).as_dict()
+
+    capacity()
+    edit_ont(engine, "ONT-01", {"service": {"down": {"max_mbps": 2500}}}, expected_version=1)
+    answers: list[Any] = []
+    slow = threading.Thread(target=lambda: answers.append(capacity()))
+    slow.start()
+    assert entered.wait(30)
+    edit_ont(engine, "ONT-02", {"service": {"down": {"max_mbps": 900}}}, expected_version=1)
+    with engine.connect() as conn:
+        cache.get(conn)  # the cache moves on while the first refresh is under way
+    release.set()
+    slow.join(30)
+    assert answers[0].ont("ONT-01").down.max_mbps == 2500.0  # its reader gets its answer ...
+    latest = capacity()  # ... but it is not kept: the next reader catches up with both edits
+    assert calls == [frozenset({"ONT-01"}), frozenset({"ONT-01", "ONT-02"})]
+    assert latest.as_dict() == fresh()
+    edit_ont(engine, "ONT-03", {"service": {"up": {"max_mbps": 7000}}}, expected_version=1)
+    fail[0] = True
+    with pytest.raises(RuntimeError, match="refresh failed"):
+        capacity()
+    fail[0] = False
+    assert capacity().as_dict() == fresh()  # still marked stale: the next reader refreshes
+    assert calls[-2:] == [frozenset({"ONT-03"})] * 2
+
+
 def test_an_operators_scoped_capacity_catches_up_with_a_service_edit(engine: Engine) -> None:
     from ponmodel.api.main import create_app
     from ponmodel.settings import Settings
