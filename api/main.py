@@ -33,7 +33,7 @@ from ponmodel.api.routes import (
 )
 from ponmodel.document import NetworkDocument
 from ponmodel.settings import Settings
-from ponmodel.storage import make_engine, migrate
+from ponmodel.storage import MAX_CONNECTIONS, make_engine, migrate
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -44,7 +44,9 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the API on ``settings`` (default: the environment), migrating the database."""
     settings = settings or Settings()
-    engine = engine or make_engine(settings.database_url)
+    # two connections per request in flight at most (see MAX_CONNECTIONS)
+    engine = engine or make_engine(
+        settings.database_url, max_connections=max(MAX_CONNECTIONS, 2 * settings.max_in_flight))
     migrate(engine)
     app = FastAPI(
         dependencies=[Depends(single_valued_query)],

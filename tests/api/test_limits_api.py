@@ -3,6 +3,8 @@ in-flight limit gets 503 at once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from ponmodel.api.limits import InFlightLimit, TimeLimit
@@ -88,3 +90,22 @@ def test_the_in_flight_limit_defaults_to_16_and_0_turns_it_off() -> None:
     assert Settings(database_url="sqlite://").max_in_flight == 16
     assert InFlightLimit(app=None, settings=Settings(  # type: ignore[arg-type]
         database_url="sqlite://", max_in_flight=0)).limit == 0
+
+
+def test_the_pool_holds_two_connections_for_every_request_in_flight(tmp_path: Path) -> None:
+    # A request may hold its read connection (the key is checked on it) and open a write's
+    # own: 16 requests in flight need up to 32 at once, or a burst of writes deadlocks the
+    # pool (each request holding one and waiting for a second) until its 30 s timeout.
+    from contextlib import ExitStack
+
+    from ponmodel.api.main import create_app
+
+    for in_flight, wanted in ((16, 32), (30, 60)):
+        app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/p{in_flight}.db",
+                                  max_in_flight=in_flight))
+        engine = app.state.engine
+        assert engine.pool.size() + engine.pool._max_overflow >= wanted
+        with ExitStack() as stack:  # all of them at once, none waiting
+            conns = [stack.enter_context(engine.connect()) for _ in range(wanted)]
+            assert all(c.exec_driver_sql("SELECT 1").scalar() == 1 for c in conns)
+        engine.dispose()
