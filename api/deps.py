@@ -189,11 +189,10 @@ class TopologyCache:
         flight = (full_key, seen, generation)
         with self._lock:
             kept = self._memo.get(full_key)
-            if kept is not None and kept.generation == generation and self._revision == seen:
-                if not kept.stale_onts:
-                    return kept.value  # type: ignore[no-any-return]
-            else:
-                kept = None
+            if kept is None or kept.generation != generation or self._revision != seen:
+                kept = None  # nothing to return or to refresh
+            elif not kept.stale_onts:
+                return kept.value  # type: ignore[no-any-return]
             pending = self._pending.get(flight)
             leader = pending is None
             if pending is None:
@@ -204,7 +203,7 @@ class TopologyCache:
                 raise pending.error
             return pending.value  # type: ignore[no-any-return]
         try:
-            if kept is not None and refresh is not None and kept.refresh_fields:
+            if kept is not None and refresh is not None:  # kept here is a stale value
                 value = refresh.apply(kept.value, topology, kept.stale_onts)
             else:
                 value = compute(topology)

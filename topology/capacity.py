@@ -300,9 +300,7 @@ def capacity_columns(
                                                         strict=True)], dtype=bool)
     ten_g = budget_closes & port_ten_g[forest.ont_port]
     _, full_down, _, max_down = rates["down"]
-    served = max_down > 0
-    share = np.divide(full_down, max_down, out=np.full(len(max_down), np.inf), where=served)
-    worst = worst_per_port(share, forest.ont_port, n_ports, forest.ont_ids, valid=served)
+    worst = _worst_served(full_down, max_down, forest.ont_port, n_ports, forest.ont_ids)
     port_list = []
     add = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
     bounds = port_start.tolist()
@@ -327,18 +325,29 @@ def capacity_columns(
         by_olt[port.olt].append(port)
     olt_list = []
     for olt_id, olt in olts.items():
-        uplink_mbps = float(olt["uplink_gbps"]) * 1000.0
-        members = by_olt.get(olt_id, [])
-        olt_loads = [
-            Load.of(uplink_mbps, sum(getattr(p, d).guaranteed_mbps for p in members),
-                    sum(getattr(p, d).sold_max_mbps for p in members))
-            for d in DIRECTIONS
-        ]
+        olt_loads = _uplink_loads(float(olt["uplink_gbps"]) * 1000.0, by_olt.get(olt_id, []))
         olt_list.append(OltCapacity(
             id=olt_id, operator=olt["operator"], zone=zone_of_structure.get(olt["structure"]),
             uplink_gbps=float(olt["uplink_gbps"]), down=olt_loads[0], up=olt_loads[1],
         ))
     return CapacityColumns(rates=rates, ten_g_symmetric=ten_g, ports=port_list, olts=olt_list)
+
+
+def _worst_served(full_down: NDArray[np.float64], max_down: NDArray[np.float64],
+                  ont_port: NDArray[np.int64], n_ports: int, ids: list[str]
+                  ) -> NDArray[np.int64]:
+    """Per port, its ONT with the smallest share of its sold maximum at full load
+    (downstream; ONTs sold nothing are left out), −1 for none: :func:`worst_per_port`."""
+    served = max_down > 0
+    share = np.divide(full_down, max_down, out=np.full(len(max_down), np.inf), where=served)
+    return worst_per_port(share, ont_port, n_ports, ids, valid=served)
+
+
+def _uplink_loads(uplink_mbps: float, members: list[PortCapacity]) -> list[Load]:
+    """An OLT uplink's load per direction: the guaranteed and sold sums of its ports."""
+    return [Load.of(uplink_mbps, sum(getattr(p, d).guaranteed_mbps for p in members),
+                    sum(getattr(p, d).sold_max_mbps for p in members))
+            for d in DIRECTIONS]
 
 
 def not_ten_g_reasons(forest: PonForest, k: int, budget_closes: bool,
@@ -424,22 +433,22 @@ def refresh_services(report: CapacityReport, forest: PonForest,
     >>> after.ports[0].down.sold_max_mbps - before.ports[0].down.sold_max_mbps
     -7500.0
     """
-    ont_node = forest.ont_node
     ports: set[int] = set()
     for ont_id in edited:
-        node = forest.index_of.get(ont_id)
-        k = int(np.searchsorted(ont_node, node)) if node is not None else len(ont_node)
-        if k < len(ont_node) and int(ont_node[k]) == node:
-            ports.add(int(forest.ont_port[k]))
+        try:
+            ports.add(int(forest.ont_port[forest.ont_index(ont_id)]))
+        except KeyError:
+            continue  # no ONT of this forest
     if not ports:
         return report
+    msg = "refresh_services: the report was not computed on this forest"
+    if len(report.onts) != len(forest.ont_ids):
+        raise ValueError(msg)
     new_onts, new_ports = list(report.onts), list(report.ports)
     for p in sorted(ports):
         lo = int(np.searchsorted(forest.ont_port, p, side="left"))
         hi = int(np.searchsorted(forest.ont_port, p, side="right"))
-        if len(report.onts) != len(forest.ont_ids) or any(
-                report.onts[k].id != forest.ont_ids[k] for k in range(lo, hi)):
-            msg = "refresh_services: the report was not computed on this forest"
+        if any(report.onts[k].id != forest.ont_ids[k] for k in range(lo, hi)):
             raise ValueError(msg)
         new_ports[p] = _refresh_port(report.ports[p], forest.ont_ids[lo:hi], onts, lo,
                                      new_onts)
@@ -466,10 +475,8 @@ def _refresh_port(port: PortCapacity, ids: list[str], onts: Mapping[str, dict[st
                              float(np.add.reduce(svc["max_mbps"]))))
         if direction == "down":
             max_down = svc["max_mbps"]
-            served = max_down > 0
-            share = np.divide(full, max_down, out=np.full(len(ids), np.inf), where=served)
-            worst = int(worst_per_port(share, np.zeros(len(ids), dtype=np.int64), 1, ids,
-                                       valid=served)[0])
+            worst = int(_worst_served(full, max_down, np.zeros(len(ids), dtype=np.int64), 1,
+                                      ids)[0])
             worst_share = float(full[worst]) / float(max_down[worst]) if worst >= 0 else None
     down, up = rates["down"], rates["up"]
     for j in range(len(ids)):
@@ -485,11 +492,7 @@ def _refresh_port(port: PortCapacity, ids: list[str], onts: Mapping[str, dict[st
 
 def _refresh_uplink(olt: OltCapacity, ports: list[PortCapacity]) -> OltCapacity:
     """An OLT uplink summed again over its ports, as :func:`capacity_columns` sums it."""
-    members = [p for p in ports if p.olt == olt.id]
-    down, up = (Load.of(getattr(olt, d).capacity_mbps,
-                        sum(getattr(p, d).guaranteed_mbps for p in members),
-                        sum(getattr(p, d).sold_max_mbps for p in members))
-                for d in DIRECTIONS)
+    down, up = _uplink_loads(olt.down.capacity_mbps, [p for p in ports if p.olt == olt.id])
     return dataclasses.replace(olt, down=down, up=up)
 
 

@@ -124,6 +124,15 @@ class PonForest:
         """Number of nodes (ports, splitters, ONTs)."""
         return len(self.node_ids)
 
+    def ont_index(self, ont_id: str) -> int:
+        """Index of an ONT in the ONT arrays (``ont_ids``, ``ont_node``, ...); KeyError when
+        ``ont_id`` is no ONT of the forest."""
+        node = self.index_of[ont_id]
+        k = int(np.searchsorted(self.ont_node, node))
+        if k >= len(self.ont_node) or int(self.ont_node[k]) != node:
+            raise KeyError(ont_id)
+        return k
+
 
 def link_loss_db(
     link: dict[str, Any], wavelength_nm: int, figures: Figures,

@@ -202,7 +202,8 @@ def _columns(conn: Connection, sql: str, kinds: str) -> list[Any]:
     The rows go straight from the cursor into one structured array (``numpy.fromiter``, in
     C), whose fields are then copied out as columns: transposing each chunk of tuples in
     Python instead (``zip(*rows)``, then an array per column) doubled the time of reading the
-    1.23 M links of a million-ONT network (measured 3.0 s against 1.6 s on SQLite).
+    1.23 M links of a million-ONT network (3.0 s against 1.6 s on SQLite, the two ways timed
+    by hand on 2026-12-02; ``ponmodel bench e2e`` reports the whole read as ``read_s``).
     """
     fields = [(f"c{i}", {"f": "f8", "i": "i8", "s": "O"}[kind]) for i, kind in enumerate(kinds)]
     rows = np.fromiter(itertools.chain.from_iterable(_stream(conn, sql)), dtype=np.dtype(fields))
@@ -641,11 +642,7 @@ class NetworkCheck:
 
     def ont_index(self, ont_id: str) -> int:
         """Index of an ONT in the forest's ONT order; KeyError when it is not in a tree."""
-        node = self.forest.index_of[ont_id]
-        k = int(np.searchsorted(self.forest.ont_node, node))
-        if k >= len(self.forest.ont_node) or int(self.forest.ont_node[k]) != node:
-            raise KeyError(ont_id)
-        return k
+        return self.forest.ont_index(ont_id)
 
     def ont_budget(self, k: int) -> OntBudget:
         """The ``k``-th ONT's budget, as :func:`~ponmodel.topology.budget.network_budget`
