@@ -112,9 +112,10 @@ def _load(file: Path | None, database: str | None, zone: str | None = None) -> D
     engine = _engine(database)
     if zone is None:
         return export_document(engine)
+    from ponmodel.storage import read_snapshot
     from ponmodel.topology.build import load_zone
 
-    with engine.connect() as conn:  # only the zone's rows, not the whole network
+    with read_snapshot(engine) as conn:  # only the zone's rows, not the whole network
         return load_zone(conn, zone)
 
 
@@ -169,7 +170,7 @@ def import_cmd(
     """
     from ponmodel.document import parse_json, read_document
     from ponmodel.errors import PonmodelError
-    from ponmodel.storage import export_document, import_document
+    from ponmodel.storage import import_document
 
     if fmt not in ("ponmodel", "geojson"):
         msg = f"--format must be ponmodel or geojson, not {fmt!r}"
@@ -179,18 +180,26 @@ def import_cmd(
         engine = _engine(database)
         with console.status("validating…", spinner="dots") if not as_json else _null():
             if fmt == "geojson":
+                from ponmodel.merge import merge_elements
                 from ponmodel.topology.geojson import from_geojson
 
                 data = parse_json(file.read_bytes(), source=str(file))
-                doc = from_geojson(data, export_document(engine), replace=replace)
-                replace = True  # the merged network replaces the stored one, in one transaction
+                merged = merge_elements(
+                    engine, lambda base: from_geojson(data, base, replace=replace))
             else:
                 doc = read_document(file)
-        with console.status("writing…", spinner="dots") if not as_json else _null():
-            rows = import_document(engine, doc, replace=replace, validated=True)
+        if fmt == "ponmodel":
+            with console.status("writing…", spinner="dots") if not as_json else _null():
+                rows = import_document(engine, doc, replace=replace, validated=True)
     except PonmodelError as exc:
         _fail(exc, as_json)
     seconds = time.perf_counter() - started
+    if fmt == "geojson":
+        if as_json:
+            _print_json({**merged, "seconds": round(seconds, 3)})
+        else:
+            console.print(_merge_summary(merged, file.name, seconds), highlight=False)
+        return
     if as_json:
         _print_json({"imported": rows, "seconds": round(seconds, 3)})
         return
@@ -200,6 +209,14 @@ def import_cmd(
     for name, n in rows.items():
         table.add_row(name, str(n))
     console.print(table)
+
+
+def _merge_summary(merged: dict[str, Any], name: str, seconds: float) -> str:
+    def counts(by_kind: dict[str, int]) -> str:
+        return ", ".join(f"{n} {kind}(s)" for kind, n in sorted(by_kind.items())) or "nothing"
+
+    return (f"merged {name} in {seconds:.2f} s: created {counts(merged['created'])}; "
+            f"updated {counts(merged['updated'])}; {merged['unchanged']} unchanged")
 
 
 class _null:

@@ -14,12 +14,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy import Connection, Engine
 
-from ponmodel.access import LOOPBACK_VIEWER, Principal
+from ponmodel.access import Principal
+from ponmodel.api.limits import NO_KEY_MESSAGE
 from ponmodel.audit import element_changes
 from ponmodel.errors import AuthenticationError
-from ponmodel.keys import authenticate
 from ponmodel.scope import redact
-from ponmodel.storage import export_with, revision
+from ponmodel.storage import export_with, read_snapshot, revision
 from ponmodel.topology.build import Topology, build_topology, subset_for_zone
 
 T = TypeVar("T")
@@ -39,8 +39,10 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 def get_connection(engine: EngineDep) -> Iterator[Connection]:
-    """A read connection for one request."""
-    with engine.connect() as conn:
+    """A read connection for one request: every read of the request sees one snapshot
+    (:func:`ponmodel.storage.read_snapshot`), so a whole-network read during an import
+    sees the old network or the new one, never a mix."""
+    with read_snapshot(engine) as conn:
         yield conn
 
 
@@ -52,38 +54,22 @@ _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey",
 """Declares the bearer scheme in OpenAPI; the header itself is read below."""
 
 
-def get_principal(request: Request, conn: ConnectionDep,
+def get_principal(request: Request,
                   _declared: Annotated[Any, Depends(_BEARER)] = None) -> Principal:
-    """Who is asking: the holder of the bearer key, or on this machine's loopback address
-    without a key (and without proxy headers) the read-only local viewer when
-    ``settings.local_viewer`` allows it.
+    """Who is asking, as :class:`ponmodel.api.limits.Gate` found it from the headers before
+    the body was read: the holder of the bearer key, or the read-only loopback viewer.
 
     Raises
     ------
     AuthenticationError
-        No key (from elsewhere), or a malformed, unknown or revoked key.
+        No key (the gate lets keyless safe requests through for the open routes).
     """
-    header = request.headers.get("authorization")
-    if header is None:
-        settings = request.app.state.settings
-        host = request.client.host if request.client else ""
-        proxied = "x-forwarded-for" in request.headers or "forwarded" in request.headers
-        if settings.local_viewer and host in _LOOPBACK and not proxied:
-            return LOOPBACK_VIEWER
-        msg = "this request needs an API key: 'Authorization: Bearer pm_…' " \
-              "(create one with `ponmodel keys create`)"
-        raise AuthenticationError(msg)
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        msg = "the Authorization header must read 'Bearer <API key>'"
-        raise AuthenticationError(msg)
-    try:  # on the request's own connection (one checkout per request, not two) ...
-        return authenticate(conn, token.strip())
-    finally:  # ... whose reads then start afresh, as on a connection of their own
-        conn.rollback()
+    principal: Principal | None = request.scope.get("state", {}).get("principal")
+    if principal is None:
+        raise AuthenticationError(NO_KEY_MESSAGE)
+    return principal
 
 
-_LOOPBACK = frozenset({"127.0.0.1", "::1"})
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
@@ -345,24 +331,3 @@ async def single_valued_query(request: Request) -> None:
         if count > 1 and name not in LIST_QUERY_PARAMETERS:
             raise HTTPException(422, f"query parameter {name!r} is given {count} times; "
                                      "it takes one value")
-
-
-async def capped_body(request: Request) -> bytes:
-    """The request body, refused with 413 as soon as it exceeds ``max_body_bytes`` (the
-    declared Content-Length is checked first, so an oversized upload is not read at all)."""
-    from fastapi import HTTPException
-
-    limit: int = request.app.state.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body of {int(declared):,} bytes exceeds the limit "
-                                 f"of {limit:,} bytes (PONMODEL_MAX_BODY_BYTES)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"request body exceeds the limit of {limit:,} bytes "
-                                     "(PONMODEL_MAX_BODY_BYTES)")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -11,14 +11,17 @@ Examples
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from ponmodel import __version__
 from ponmodel.api import problems
 from ponmodel.api.deps import TopologyCache, get_principal, single_valued_query
-from ponmodel.api.limits import InFlightLimit, TimeLimit
+from ponmodel.api.limits import Admission, Gate, Recover, TimeLimit
 from ponmodel.api.routes import (
     audit,
     budget,
@@ -32,6 +35,7 @@ from ponmodel.api.routes import (
     viewer,
 )
 from ponmodel.document import NetworkDocument
+from ponmodel.keys import authenticate
 from ponmodel.settings import Settings
 from ponmodel.storage import MAX_CONNECTIONS, make_engine, migrate
 
@@ -58,12 +62,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.topology_cache = TopologyCache()
+    admission = app.state.admission = Admission(settings.max_in_flight)
     problems.install(app)
 
     @app.get("/health", tags=["meta"], name="health")
-    def health() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok", "version": __version__}
+    async def health() -> JSONResponse:
+        """Liveness and load: 200 ``ok``, or 503 ``overloaded`` while this worker serves
+        its limit of requests at once (a load balancer then sends the next elsewhere).
+        Never turned away, and needs no key."""
+        body = {"status": "overloaded" if admission.overloaded else "ok",
+                "version": __version__, "in_flight": admission.in_flight,
+                "max_in_flight": admission.limit}
+        return JSONResponse(body, status_code=503 if admission.overloaded else 200)
 
     # Every data route needs a key (or the loopback viewer); the document schema, the
     # viewer's page and its static files carry no data and stay open.
@@ -73,7 +83,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(documents.router)  # import: admin; export: scoped (per route)
     app.include_router(viewer.router)  # its data routes read through the scoped cache
     app.add_middleware(TimeLimit, settings=settings)
-    app.add_middleware(InFlightLimit, settings=settings)  # outermost: turns away first
+    app.add_middleware(Recover)
+    # outermost: who is asking, a share of the in-flight limit, then the body (api/limits.py)
+    app.add_middleware(Gate, settings=settings, admission=admission,
+                       authenticate=partial(authenticate, engine))
     _add_document_schema(app)
     return app
 

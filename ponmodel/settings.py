@@ -33,14 +33,36 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
     max_body_bytes: int = Field(
-        default=256 * 1024 * 1024, ge=1024, description="Largest request body accepted, bytes."
+        default=256 * 1024 * 1024, ge=1024,
+        description="Largest body of a whole-network import (/import, /import/geojson), bytes.",
+    )
+    max_request_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024,
+        description="Largest body of any other request, bytes (what-if, placement, routes, "
+        "reservations, edits).",
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds a request's whole body may take to arrive "
+        "(408 after that); imports get import_timeout_s.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Seconds a connection may take to send a request's "
+        "headers, from its opening or the request's first byte (`ponmodel serve` closes it "
+        "after that).",
+    )
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses of reverse proxies in front of "
+        "the API (uvicorn's --forwarded-allow-ips). Their requests, and any request carrying "
+        "a proxy header, never count as the loopback viewer; `ponmodel serve` then takes the "
+        "client address from their X-Forwarded-For.",
     )
     page_size_max: int = Field(default=1000, ge=1, description="Largest page of a list endpoint.")
     local_viewer: bool = Field(
         default=True,
         description="Requests from this machine's loopback address without a key and without "
-        "proxy headers read everything as a viewer (the local demo). Set false when a "
-        "reverse proxy on the same machine forwards requests without X-Forwarded-For.",
+        "proxy headers read everything as a viewer (the local demo). Set false, or name the "
+        "proxy in trusted_proxies, when a reverse proxy on the same machine forwards "
+        "requests without proxy headers.",
     )
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="A request (other than an import) still running "
@@ -55,3 +77,8 @@ class Settings(BaseSettings):
         "gets 503 with Retry-After at once, so that an overload is turned away instead of "
         "queueing until every answer is late (0: no limit). /health is never turned away.",
     )
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        """:attr:`trusted_proxies` as a set of addresses."""
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())

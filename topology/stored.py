@@ -732,11 +732,8 @@ def check_stored(conn: Connection) -> NetworkCheck:
 def check_database(engine: Engine) -> NetworkCheck:
     """:func:`check_stored` in one read transaction (``REPEATABLE READ`` on PostgreSQL, so
     every query sees the same snapshot; SQLite's read transaction gives one by itself)."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            return check_stored(conn)
+    with storage.read_snapshot(engine) as conn, conn.begin():
+        return check_stored(conn)
 
 
 # --------------------------------------------------------------------------- results

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ponmodel.access import require_admin
-from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep, PrincipalDep, capped_body
+from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep, PrincipalDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
-from ponmodel.document import Document, parse_json
-from ponmodel.storage import export_document, import_document
+from ponmodel.document import parse_json
+from ponmodel.merge import merge_elements
 from ponmodel.topology.geojson import from_geojson, to_geojson
 from ponmodel.topology.report import report_csv, report_html, zone_report
 
@@ -84,24 +84,24 @@ async def import_geojson_route(
                                    "those elements (else they are refused).")] = False,
 ) -> dict[str, Any]:
     """Merge structures (Points) and ducts (LineStrings) drawn in a GIS into the stored
-    network and store the result in one transaction.
+    network in one transaction: new ids are created, stored ones (with ``replace``)
+    updated, and nothing else is touched (reservations, cables, the PON layer, versions of
+    the elements not changed). Answers what was created, updated and left unchanged.
 
     Every unusable feature is returned at once (422, pointer ``/features/<index>`` and the
     reason) and nothing is written. Structures and ducts are shared plant: admin keys only.
     """
     require_admin(principal, "import structures and ducts")
-    body = await capped_body(request)
+    body = await request.body()  # capped by size and time: api/limits.py
 
-    def work() -> tuple[Document, Document, dict[str, int]]:  # off the event loop
+    def work() -> dict[str, Any]:  # off the event loop
         data = parse_json(body, source="request body")
-        base = export_document(engine)
-        merged = from_geojson(data, base, replace=replace)
-        return base, merged, import_document(engine, merged, replace=True, validated=True,
-                                             actor=principal)
+        return merge_elements(engine, lambda base: from_geojson(data, base, replace=replace),
+                              actor=principal)
 
-    base, merged, rows = await run_in_threadpool(work)
+    merged = await run_in_threadpool(work)
     return {
-        "imported": rows,
-        "structures": len(merged["structures"]) - len(base["structures"]),
-        "ducts": len(merged["ducts"]) - len(base["ducts"]),
+        **merged,
+        "structures": merged["created"].get("structure", 0),
+        "ducts": merged["created"].get("duct", 0),
     }

@@ -228,7 +228,9 @@ def test_report_and_geojson_commands(db: str, tmp_path: Path) -> None:
     r = runner.invoke(app, ["import", str(geo), "--format", "geojson", "--database", db,
                             "--replace", "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["imported"]["structure"] == len(hanoi["structures"])
+    merged = json.loads(r.stdout)
+    assert (merged["created"], merged["updated"]) == ({}, {})
+    assert merged["unchanged"] == len(hanoi["structures"]) + len(hanoi["ducts"])
 
 
 def test_demo_prints_a_working_admin_key_and_revokes_the_previous_one(db: str) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ponmodel.api.limits import InFlightLimit, TimeLimit
+from ponmodel.access import Principal
+from ponmodel.api.limits import Admission, Gate, TimeLimit
 from ponmodel.settings import Settings
 from ponmodel.storage import import_document
 from tests.api.conftest import admin_client
@@ -39,8 +40,8 @@ def test_defaults_bound_every_request() -> None:
 
 
 def test_a_request_beyond_the_in_flight_limit_is_turned_away_at_once() -> None:
-    """Two requests held in flight (limit 2): a third gets 503 at once, /health still
-    answers, and when one finishes the next is served again."""
+    """Four requests of two keys held in flight (limit 4): a fifth gets 503 at once,
+    /health still answers, and when one finishes the next is served again."""
     import asyncio
     import json
 
@@ -51,9 +52,15 @@ def test_a_request_beyond_the_in_flight_limit_is_turned_away_at_once() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
         await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
 
-    limited = InFlightLimit(slow_app, Settings(database_url="sqlite://", max_in_flight=2))
+    settings = Settings(database_url="sqlite://", max_in_flight=4)
+    admission = Admission(settings.max_in_flight)
 
-    async def call(path: str) -> tuple[int, dict[str, str], bytes]:
+    def authenticate(token: str) -> Principal:
+        return Principal(token, token, "admin", None)
+
+    limited = Gate(slow_app, settings, admission, authenticate)
+
+    async def call(path: str, key: str = "k1") -> tuple[int, dict[str, str], bytes]:
         sent: list[dict] = []  # type: ignore[type-arg]
 
         async def send(message: dict) -> None:  # type: ignore[type-arg]
@@ -62,25 +69,26 @@ def test_a_request_beyond_the_in_flight_limit_is_turned_away_at_once() -> None:
         async def receive() -> dict:  # type: ignore[type-arg]
             return {"type": "http.request", "body": b""}
 
-        await limited({"type": "http", "path": path, "method": "GET", "headers": []},
-                      receive, send)
+        headers = [(b"authorization", f"Bearer {key}".encode())]
+        await limited({"type": "http", "path": path, "method": "GET", "headers": headers,
+                       "client": ("192.0.2.1", 5000)}, receive, send)
         start = sent[0]
         headers = {k.decode(): v.decode() for k, v in start.get("headers", [])}
         return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
 
     async def scenario() -> None:
-        held = [asyncio.create_task(call("/budget")) for _ in range(2)]
+        held = [asyncio.create_task(call("/budget", key)) for key in ("k1", "k1", "k2", "k2")]
         await asyncio.sleep(0.05)
-        assert limited.in_flight == 2
-        status, headers, body = await asyncio.wait_for(call("/trace/ONT-01"), 5)
+        assert admission.in_flight == 4 and admission.overloaded
+        status, headers, body = await asyncio.wait_for(call("/trace/ONT-01", "k3"), 5)
         assert status == 503 and headers["retry-after"] == "1"
-        assert "limit of 2 requests at once" in json.loads(body)["detail"]
+        assert "limit of 4 requests at once" in json.loads(body)["detail"]
         health = asyncio.create_task(call("/health"))  # exempt: waits with the others
         await asyncio.sleep(0.05)
-        assert not health.done() and limited.in_flight == 2
+        assert not health.done() and admission.in_flight == 4
         release.set()
-        assert [(await t)[0] for t in (*held, health)] == [200, 200, 200]
-        assert limited.in_flight == 0
+        assert [(await t)[0] for t in (*held, health)] == [200] * 5
+        assert admission.in_flight == 0
         assert (await call("/trace/ONT-01"))[0] == 200
 
     asyncio.run(scenario())
@@ -88,8 +96,8 @@ def test_a_request_beyond_the_in_flight_limit_is_turned_away_at_once() -> None:
 
 def test_the_in_flight_limit_defaults_to_16_and_0_turns_it_off() -> None:
     assert Settings(database_url="sqlite://").max_in_flight == 16
-    assert InFlightLimit(app=None, settings=Settings(  # type: ignore[arg-type]
-        database_url="sqlite://", max_in_flight=0)).limit == 0
+    off = Admission(Settings(database_url="sqlite://", max_in_flight=0).max_in_flight)
+    assert [off.enter("k") for _ in range(100)] == [None] * 100 and not off.overloaded
 
 
 def test_the_pool_holds_two_connections_for_every_request_in_flight(tmp_path: Path) -> None:
