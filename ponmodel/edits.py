@@ -2,10 +2,16 @@
 
 An edit names the version it was based on; the element's ``version`` (in the ``element``
 registry) must still be that one, else :class:`~ponmodel.errors.StaleVersionError` and
-nothing changes: two people editing the same ONT never lose one another's change. The
-version check is the first statement of the transaction and takes the row's lock, so on
-PostgreSQL a concurrent edit of the same element waits, then sees the new version and
-fails; on SQLite the transaction holds the write lock from its start.
+nothing changes: two people editing the same ONT never lose one another's change.
+
+The checks run in one transaction, in this order: the ONT must exist *in the editor's
+scope* (:mod:`ponmodel.scope`: an ONT of another operator's tree is, to a planner or a
+scoped viewer, exactly an id that does not exist, whatever version the edit names), then
+the editor's role must allow the write, then the version must still be the one named. The
+scope and role checks only read; the version check is the transaction's first statement
+that takes a lock (the row's), so on PostgreSQL a concurrent edit of the same element
+waits, then sees the new version and fails; on SQLite the transaction holds the write lock
+from its start.
 
 Changes follow JSON Merge Patch (RFC 7396): nested objects (``service``) merge, ``null``
 clears an optional field. The edited element is validated by the document's own rules
@@ -89,6 +95,23 @@ def tree_operator(conn: Connection, element_id: str) -> str | None:
     return None
 
 
+def visible_ont_operator(conn: Connection, ont_id: str, reader: Principal) -> str | None:
+    """The operator of an ONT that ``reader`` may read (None for one no port reaches).
+
+    Raises :class:`~ponmodel.errors.NotFoundError` — the same one as for an id that does
+    not exist — when there is no such ONT or it is outside ``reader``'s scope (another
+    operator's tree, or no tree at all: :func:`ponmodel.scope.redact` keeps neither).
+    Only reads: it takes no lock.
+    """
+    element = ElementTable.__table__
+    exists = conn.execute(select(element.c.id).where(
+        element.c.id == ont_id, element.c.kind == "ont")).first() is not None
+    operator = tree_operator(conn, ont_id)
+    if not exists or (reader.scope is not None and operator != reader.scope):
+        raise NotFoundError(kind="ont", element_id=ont_id)
+    return operator
+
+
 def edit_ont(engine: Engine, ont_id: str, changes: dict[str, Any], *, expected_version: int,
              actor: Principal = LOCAL_ADMIN) -> dict[str, Any]:
     """Change fields of one ONT if it is still at ``expected_version``.
@@ -101,11 +124,11 @@ def edit_ont(engine: Engine, ont_id: str, changes: dict[str, Any], *, expected_v
     Raises
     ------
     NotFoundError
-        No ONT with this id.
+        No ONT with this id in ``actor``'s scope (checked first).
     PermissionDeniedError
-        ``actor`` may not write the ONT's operator's plant.
+        ``actor`` may not write the ONT's operator's plant (checked second).
     StaleVersionError
-        The ONT has been edited since ``expected_version``.
+        The ONT has been edited since ``expected_version`` (checked last).
     DocumentError
         A field that cannot be edited, or an edited ONT the document's rules refuse.
     """
@@ -118,6 +141,7 @@ def edit_ont(engine: Engine, ont_id: str, changes: dict[str, Any], *, expected_v
         ])
     element = ElementTable.__table__
     with write_transaction(engine) as conn:
+        require_write(actor, visible_ont_operator(conn, ont_id, actor), ont_id)
         claimed = conn.execute(
             element.update()
             .where(element.c.id == ont_id, element.c.kind == "ont",
@@ -128,10 +152,9 @@ def edit_ont(engine: Engine, ont_id: str, changes: dict[str, Any], *, expected_v
             current = conn.execute(
                 select(element.c.version).where(element.c.id == ont_id, element.c.kind == "ont")
             ).scalar()
-            if current is None:
+            if current is None:  # removed since the scope check (an import replacing all)
                 raise NotFoundError(kind="ont", element_id=ont_id)
             raise StaleVersionError(ont_id, expected_version, int(current))
-        require_write(actor, tree_operator(conn, ont_id), ont_id)
         before = read_elements(conn, "ont", ids=[ont_id])[0][0]
         merged = merge_patch(before, changes)
         structure = merged.get("structure")

@@ -12,6 +12,13 @@ Only then does it read the ducts' occupants (cables, innerducts, active reservat
 check the fill; the second planner waits for the first to commit and then sees its
 reservation, so it gets a :class:`~ponmodel.errors.ConflictError` naming the full duct.
 
+A reservation is a plan, so it is read like an operator's PON tree, not like a cable
+(:mod:`ponmodel.scope`): a reader with a scope (a planner, an operator's viewer) reads, confirms
+and cancels only its own operator's reservations; another operator's answers exactly like a
+reservation id that does not exist. Only the room it holds is common knowledge:
+:func:`active_reservation_cables` shows it to such a reader as anonymous room held in each
+duct (no reservation id, operator, cable or route), so duct fill stays true for everyone.
+
 Examples
 --------
 >>> from ponmodel.storage import make_engine, migrate, import_document
@@ -50,6 +57,10 @@ from ponmodel.storage import bump_reservations_revision, bump_revision, write_tr
 
 DEFAULT_TTL_S = 7 * 24 * 3600
 """A reservation lapses a week after it is made unless confirmed (override per request)."""
+
+HELD_ROOM_OPERATOR = "(reserved)"
+"""What a scoped reader's duct fill names as the user of room another operator holds
+(:func:`active_reservation_cables`): that operator is not told."""
 
 _R = ReservationTable.__table__
 _RD = ReservationDuctTable.__table__
@@ -178,7 +189,7 @@ def reserve(
             i = breaks[0]
             msg = f"consecutive ducts {ducts[i - 1]!r} and {ducts[i]!r} share no structure"
             raise ReservationError(msg)
-        _check_ids_free(conn, ident, cable, now)
+        _check_ids_free(conn, ident, cable, now, actor.scope)
         inside = occupants(conn, sorted(rows), now)
         full = []
         for duct_id in sorted(rows):
@@ -213,7 +224,10 @@ def reserve(
         return created
 
 
-def _check_ids_free(conn: Connection, ident: str, cable: str, now: datetime) -> None:
+def _check_ids_free(conn: Connection, ident: str, cable: str, now: datetime,
+                    scope: str | None) -> None:
+    """Ids are one namespace for every operator, so a taken one is a conflict whoever holds
+    it; the messages name no reservation outside ``scope``."""
     element = ElementTable.__table__
     if conn.execute(select(element.c.id).where(element.c.id == cable)).first() is not None:
         msg = f"cable id {cable!r} is already used by an element"
@@ -221,15 +235,23 @@ def _check_ids_free(conn: Connection, ident: str, cable: str, now: datetime) -> 
     if conn.execute(select(_R.c.id).where(_R.c.id == ident)).first() is not None:
         msg = f"reservation id {ident!r} is already used"
         raise ConflictError(msg, element_id=ident)
-    taken = conn.execute(select(_R.c.id).where(
+    taken = conn.execute(select(_R.c.id, _R.c.operator).where(
         _R.c.cable_id == cable, _R.c.status == "reserved", _R.c.expires_at > now)).first()
     if taken is not None:
-        msg = f"cable id {cable!r} is already held by reservation {taken[0]!r}"
+        holder = f"reservation {taken[0]!r}" if scope in (None, taken[1]) else "a reservation"
+        msg = f"cable id {cable!r} is already held by {holder}"
         raise ConflictError(msg, element_id=cable)
 
 
-def _read(conn: Connection, ident: str, now: datetime) -> dict[str, Any]:
-    row = conn.execute(select(*_R.columns).where(_R.c.id == ident)).mappings().first()
+def _visible(ident: str, scope: str | None) -> Any:
+    """The condition selecting reservation ``ident`` if ``scope`` may read it."""
+    found = _R.c.id == ident
+    return found if scope is None else and_(found, _R.c.operator == scope)
+
+
+def _read(conn: Connection, ident: str, now: datetime, scope: str | None = None
+          ) -> dict[str, Any]:
+    row = conn.execute(select(*_R.columns).where(_visible(ident, scope))).mappings().first()
     if row is None:
         raise NotFoundError(kind="reservation", element_id=ident)
     ducts = [d for (d,) in conn.execute(
@@ -252,8 +274,10 @@ def _public(row: dict[str, Any], ducts: list[str], now: datetime) -> dict[str, A
     }
 
 
-def _lock_reservation(conn: Connection, ident: str) -> dict[str, Any]:
-    stmt = select(*_R.columns).where(_R.c.id == ident)
+def _lock_reservation(conn: Connection, ident: str, scope: str | None) -> dict[str, Any]:
+    """Lock and return the reservation if ``scope`` may read it, else NotFound as for a
+    missing id (one statement: another operator's row is never locked)."""
+    stmt = select(*_R.columns).where(_visible(ident, scope))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     row = conn.execute(stmt).mappings().first()
@@ -268,6 +292,8 @@ def confirm(engine: Engine, reservation_id: str, *, now: datetime | None = None,
 
     Raises
     ------
+    NotFoundError
+        No such reservation in ``actor``'s scope (checked first).
     PermissionDeniedError
         ``actor`` may not write for the reservation's operator.
     ConflictError
@@ -275,7 +301,7 @@ def confirm(engine: Engine, reservation_id: str, *, now: datetime | None = None,
     """
     now = now or _now()
     with write_transaction(engine) as conn:
-        row = _lock_reservation(conn, reservation_id)
+        row = _lock_reservation(conn, reservation_id, actor.scope)
         require_write(actor, row["operator"], reservation_id)
         current = _public(row, [], now)["status"]
         if current != "reserved":
@@ -310,6 +336,8 @@ def cancel(engine: Engine, reservation_id: str, *, now: datetime | None = None,
 
     Raises
     ------
+    NotFoundError
+        No such reservation in ``actor``'s scope (checked first).
     PermissionDeniedError
         ``actor`` may not write for the reservation's operator.
     ConflictError
@@ -317,7 +345,7 @@ def cancel(engine: Engine, reservation_id: str, *, now: datetime | None = None,
     """
     now = now or _now()
     with write_transaction(engine) as conn:
-        row = _lock_reservation(conn, reservation_id)
+        row = _lock_reservation(conn, reservation_id, actor.scope)
         require_write(actor, row["operator"], reservation_id)
         if row["status"] != "reserved":
             msg = f"reservation {reservation_id!r} is {row['status']}; it cannot be cancelled"
@@ -331,29 +359,32 @@ def cancel(engine: Engine, reservation_id: str, *, now: datetime | None = None,
 
 
 def list_reservations(engine: Engine, *, operator: str | None = None, status: str | None = None,
-                      now: datetime | None = None) -> list[dict[str, Any]]:
-    """Every reservation (optionally of one operator, or with one derived status)."""
+                      scope: str | None = None, now: datetime | None = None
+                      ) -> list[dict[str, Any]]:
+    """Every reservation ``scope`` may read: all of them for None (an admin, a board
+    viewer, the command line), else that operator's only; optionally of one operator, or
+    with one derived status."""
     now = now or _now()
+    wanted = [_R.c.operator == op for op in (operator, scope) if op is not None]
     with engine.connect() as conn:
-        stmt = select(*_R.columns).order_by(_R.c.created_at, _R.c.id)
-        if operator is not None:
-            stmt = stmt.where(_R.c.operator == operator)
+        stmt = select(*_R.columns).where(*wanted).order_by(_R.c.created_at, _R.c.id)
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
         routes: dict[str, list[str]] = {}
         for reservation_id, duct_id in conn.execute(
-            select(_RD.c.reservation_id, _RD.c.duct_id).order_by(_RD.c.reservation_id,
-                                                                 _RD.c.position)
+            select(_RD.c.reservation_id, _RD.c.duct_id)
+            .join(_R, _R.c.id == _RD.c.reservation_id).where(*wanted)
+            .order_by(_RD.c.reservation_id, _RD.c.position)
         ):
             routes.setdefault(reservation_id, []).append(duct_id)
     out = [_public(r, routes.get(r["id"], []), now) for r in rows]
     return [r for r in out if status is None or r["status"] == status]
 
 
-def get_reservation(engine: Engine, reservation_id: str, *,
+def get_reservation(engine: Engine, reservation_id: str, *, scope: str | None = None,
                     now: datetime | None = None) -> dict[str, Any]:
-    """One reservation."""
+    """One reservation; NotFoundError, as for a missing id, when ``scope`` may not read it."""
     with engine.connect() as conn:
-        return _read(conn, reservation_id, now or _now())
+        return _read(conn, reservation_id, now or _now(), scope)
 
 
 def active_count(conn: Connection, *, now: datetime | None = None) -> int:
@@ -364,12 +395,37 @@ def active_count(conn: Connection, *, now: datetime | None = None) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
-def active_reservation_cables(conn: Connection, *, now: datetime | None = None
-                              ) -> list[dict[str, Any]]:
-    """Active reservations as document cables (id ``reservation:<id>``): what they occupy."""
+def active_reservation_cables(conn: Connection, *, scope: str | None = None,
+                              now: datetime | None = None) -> list[dict[str, Any]]:
+    """Active reservations as document cables: what they occupy, as ``scope`` may read it.
+
+    For ``scope`` None (the whole network) each reservation is one cable
+    ``reservation:<id>`` of its operator along its route, and so is each of the scope's own
+    operator's. Another operator's is cut into one anonymous cable per duct of its route,
+    ``reserved:<duct id>:<n>`` (the n-th such in that duct) of :data:`HELD_ROOM_OPERATOR`
+    with no fibre count: the cross-section held in every duct, with nothing that names the
+    plan or ties its ducts into a route.
+
+    Examples
+    --------
+    >>> from ponmodel.storage import make_engine, migrate, import_document
+    >>> from ponmodel.document import read_document
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> _ = import_document(engine, read_document("fixtures/two_operators_shared_duct.json"))
+    >>> _ = reserve(engine, operator="viettel", ducts=["DU-01", "DU-03"],
+    ...             outer_diameter_mm=12.0, reservation_id="R-V")
+    >>> with engine.connect() as conn:
+    ...     [(c["id"], c["operator"], c["ducts"]) for c in active_reservation_cables(conn)]
+    ...     [(c["id"], c["operator"], c["ducts"])
+    ...      for c in active_reservation_cables(conn, scope="vnpt")]
+    [('reservation:R-V', 'viettel', ['DU-01', 'DU-03'])]
+    [('reserved:DU-01:1', '(reserved)', ['DU-01']), ('reserved:DU-03:1', '(reserved)', ['DU-03'])]
+    """
     now = now or _now()
-    rows = conn.execute(select(*_R.columns).where(_R.c.status == "reserved",
-                                                  _R.c.expires_at > now)).mappings().all()
+    rows = conn.execute(
+        select(*_R.columns).where(_R.c.status == "reserved", _R.c.expires_at > now)
+        .order_by(_R.c.created_at, _R.c.id)
+    ).mappings().all()
     if not rows:
         return []
     routes: dict[str, list[str]] = {}
@@ -379,9 +435,19 @@ def active_reservation_cables(conn: Connection, *, now: datetime | None = None
         .order_by(_RD.c.reservation_id, _RD.c.position)
     ):
         routes.setdefault(reservation_id, []).append(duct_id)
-    return [
-        {"id": f"reservation:{r['id']}", "operator": r["operator"],
-         "fibre_count": r["fibre_count"], "outer_diameter_mm": r["outer_diameter_mm"],
-         "ducts": routes.get(r["id"], []), "attenuation_db_per_km": None}
-        for r in rows
-    ]
+    cables: list[dict[str, Any]] = []
+    held_in: dict[str, int] = {}
+    for r in rows:
+        route = routes.get(r["id"], [])
+        if scope is None or r["operator"] == scope:
+            cables.append({"id": f"reservation:{r['id']}", "operator": r["operator"],
+                           "fibre_count": r["fibre_count"],
+                           "outer_diameter_mm": r["outer_diameter_mm"], "ducts": route,
+                           "attenuation_db_per_km": None})
+            continue
+        for duct_id in dict.fromkeys(route):
+            held_in[duct_id] = n = held_in.get(duct_id, 0) + 1
+            cables.append({"id": f"reserved:{duct_id}:{n}", "operator": HELD_ROOM_OPERATOR,
+                           "fibre_count": None, "outer_diameter_mm": r["outer_diameter_mm"],
+                           "ducts": [duct_id], "attenuation_db_per_km": None})
+    return cables

@@ -33,9 +33,11 @@ class RouteError(PonmodelError):
     """A route request that cannot be answered as asked."""
 
 
-def with_reservations(doc: Document, conn: Connection) -> Document:
-    """``doc`` with every active reservation as a cable occupying its route (they hold room)."""
-    held = active_reservation_cables(conn)
+def with_reservations(doc: Document, conn: Connection, scope: str | None = None) -> Document:
+    """``doc`` with every active reservation as a cable occupying its route (they hold room);
+    for an operator's ``scope``, other operators' reservations as anonymous room per duct
+    (:func:`ponmodel.reservations.active_reservation_cables`)."""
+    held = active_reservation_cables(conn, scope=scope)
     if not held:
         return doc
     present = {d["id"] for d in doc.get("ducts", [])}
@@ -51,7 +53,8 @@ def _held(conn: Connection) -> tuple[int, int]:
 
 def _fill(cache: CacheDep, conn: ConnectionDep, zone: str | None, near: float) -> DuctReport:
     return cache.memo(conn, ("fill", near),
-                      lambda topo: duct_fill(with_reservations(topo.doc, conn), near_share=near),
+                      lambda topo: duct_fill(with_reservations(topo.doc, conn, cache.scope),
+                                            near_share=near),
                       zone, generation=_held(conn), ont_fields=FILL_ONT_FIELDS)
 
 
@@ -84,7 +87,8 @@ def duct_occupancy_route(
     return cache.memo(
         conn, ("duct-fill", duct_id),
         lambda topo: one_duct_fill(part, duct_id,
-                                   held_cables=active_reservation_cables(conn)).as_dict(),
+                                   held_cables=active_reservation_cables(
+                                       conn, scope=cache.scope)).as_dict(),
         generation=_held(conn), ont_fields=FILL_ONT_FIELDS,
     )
 
@@ -114,7 +118,8 @@ def route_route(cache: CacheDep, conn: ConnectionDep, body: RouteRequest) -> dic
         msg = "give cable_diameter_mm or fibre_count"
         raise RouteError(msg)
     index = cache.memo(conn, "routing",
-                       lambda topo: routing_index(with_reservations(topo.doc, conn)), body.zone,
+                       lambda topo: routing_index(with_reservations(topo.doc, conn, cache.scope)),
+                       body.zone,
                        generation=_held(conn), ont_fields=ROUTING_ONT_FIELDS)
     try:
         return plan_route(

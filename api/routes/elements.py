@@ -208,8 +208,10 @@ def edit_ont_route(
 ) -> Any:
     """Change an ONT's customer, kind, structure, optics overrides or service.
 
-    409 when the ONT was edited since ``version`` (read it again); 403 for a planner of
-    another operator or a viewer; 422 naming the field when the edited ONT breaks a rule.
+    In this order: 404 when the key's scope holds no such ONT (another operator's ONT
+    answers exactly like a missing id, whatever the version); 403 for a viewer; 409 when
+    the ONT was edited since ``version`` (read it again); 422 naming the field when the
+    edited ONT breaks a rule.
     """
     changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
     edited = edit_ont(engine, element_id, changes, expected_version=body.version,

@@ -67,26 +67,31 @@ def create_route(engine: EngineDep, principal: PrincipalDep, body: ReservationRe
 @router.get("/reservations", name="list_reservations", response_model=list[ReservationPublic])
 def list_route(
     engine: EngineDep,
+    principal: PrincipalDep,
     operator: Annotated[str | None, Query()] = None,
     state: Annotated[Literal["reserved", "confirmed", "cancelled", "expired"] | None,
                      Query(alias="status")] = None,
 ) -> list[dict[str, object]]:
-    """Every reservation, optionally of one operator or in one status."""
-    return reservations.list_reservations(engine, operator=operator, status=state)
+    """The reservations the key may read (an operator's key: its operator's only; the room
+    others hold shows in the duct fill), optionally of one operator or in one status."""
+    return reservations.list_reservations(engine, operator=operator, status=state,
+                                          scope=principal.scope)
 
 
 @router.get("/reservations/{reservation_id}", name="get_reservation",
             response_model=ReservationPublic)
-def get_route(engine: EngineDep, reservation_id: IdPath) -> dict[str, object]:
-    """One reservation."""
-    return reservations.get_reservation(engine, reservation_id)
+def get_route(engine: EngineDep, principal: PrincipalDep, reservation_id: IdPath
+              ) -> dict[str, object]:
+    """One reservation; another operator's answers like an id that does not exist."""
+    return reservations.get_reservation(engine, reservation_id, scope=principal.scope)
 
 
 @router.post("/reservations/{reservation_id}/confirm", name="confirm_reservation",
              response_model=ReservationPublic)
 def confirm_route(engine: EngineDep, principal: PrincipalDep, reservation_id: IdPath
                   ) -> dict[str, object]:
-    """Turn an active reservation into its cable (its operator's planners, or an admin)."""
+    """Turn an active reservation into its cable (its operator's planners, or an admin);
+    another operator's is 404, as for a missing id."""
     return reservations.confirm(engine, reservation_id, actor=principal)
 
 
@@ -94,5 +99,6 @@ def confirm_route(engine: EngineDep, principal: PrincipalDep, reservation_id: Id
              response_model=ReservationPublic)
 def cancel_route(engine: EngineDep, principal: PrincipalDep, reservation_id: IdPath
                  ) -> dict[str, object]:
-    """Release an active reservation's room (its operator's planners, or an admin)."""
+    """Release an active reservation's room (its operator's planners, or an admin);
+    another operator's is 404, as for a missing id."""
     return reservations.cancel(engine, reservation_id, actor=principal)

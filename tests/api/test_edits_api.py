@@ -1,5 +1,6 @@
 """ONT edits: optimistic locking (409 on a stale version, no lost update under concurrent
-writers on both databases), merge-patch semantics, validation naming the field."""
+writers on both databases, with the scope checked first), merge-patch semantics,
+validation naming the field."""
 
 from __future__ import annotations
 
@@ -127,6 +128,51 @@ def test_concurrent_edits_of_one_ont_lose_no_update(tiny: Engine) -> None:
     with tiny.connect() as conn:
         (ont,), _ = read_elements(conn, "ont", ids=["ONT-02"])
     assert ont["customer"] == f"writer {winners[0].split()[1]}"
+
+
+def test_concurrent_edits_with_the_scope_checked_first_still_have_one_winner(
+        engine: Engine) -> None:
+    # 8 VNPT planners and 8 Viettel planners edit VNPT's ONT-01 at version 1 at once: the
+    # scope check (plain reads) runs before the version check takes the row's lock, and
+    # still exactly one VNPT writer wins, 7 are stale, and every Viettel writer finds no
+    # such ONT (on SQLite and on PostgreSQL).
+    from ponmodel.access import Principal
+    from ponmodel.errors import NotFoundError
+
+    import_document(engine, fixture_doc("two_operators_shared_duct.json"))
+    planners = {op: Principal(f"k-{op}", f"{op} planning", "planner", op)
+                for op in ("vnpt", "viettel")}
+    writers = [("vnpt", i) for i in range(8)] + [("viettel", i) for i in range(8)]
+    barrier = threading.Barrier(len(writers))
+    results: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def write(op: str, i: int) -> None:
+        barrier.wait()
+        try:
+            edit_ont(engine, "ONT-01", {"customer": f"{op} {i}"}, expected_version=1,
+                     actor=planners[op])
+            outcome = f"won {i}"
+        except StaleVersionError as exc:
+            assert (exc.sent, exc.current) == (1, 2)
+            outcome = "stale"
+        except NotFoundError as exc:
+            assert str(exc) == "no ont with id 'ONT-01'"
+            outcome = "not found"
+        with lock:
+            results.append((op, outcome))
+
+    threads = [threading.Thread(target=write, args=w) for w in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(o for op, o in results if op == "viettel") == ["not found"] * 8
+    vnpt = sorted(o for op, o in results if op == "vnpt")
+    assert len(vnpt) == 8 and vnpt[-1].startswith("won") and vnpt[:-1] == ["stale"] * 7
+    with engine.connect() as conn:
+        (ont,), _ = read_elements(conn, "ont", ids=["ONT-01"])
+    assert ont["customer"] == f"vnpt {vnpt[-1].split()[1]}"
 
 
 def test_the_cache_replays_an_edit_to_what_a_rebuild_reads(engine: Engine) -> None:

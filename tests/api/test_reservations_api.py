@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ponmodel.api.main import create_app
@@ -28,15 +29,19 @@ def live_server(engine: Engine) -> Iterator[dict[str, Any]]:
         yield {"base_url": base_url, "headers": headers}
 
 
-def test_concurrent_clients_get_exactly_the_room_there_is(live_server: dict[str, Any]) -> None:
-    # D1 (40 mm inner) holds four 12 mm cables; 16 clients race for it over HTTP.
+def test_concurrent_clients_get_exactly_the_room_there_is(live_server: dict[str, Any],
+                                                          engine: Engine) -> None:
+    # D1 (40 mm inner) holds four 12 mm cables; 16 planners race for it over HTTP, each
+    # with a key of their own (one key holds at most half of the in-flight limit).
     clients = 16
+    keys = [key_headers(engine, "planner", "vnpt") for _ in range(clients)]
     barrier = threading.Barrier(clients)
     answers: list[httpx.Response] = []
     lock = threading.Lock()
 
     def client(i: int) -> None:
-        with httpx.Client(**live_server, timeout=60) as http:
+        with httpx.Client(base_url=live_server["base_url"], headers=keys[i],
+                          timeout=60) as http:
             barrier.wait()
             r = http.post("/reservations", json={"operator": "vnpt", "ducts": ["D1"],
                                                  "outer_diameter_mm": 12.0, "id": f"H{i:02d}"})
@@ -58,6 +63,43 @@ def test_concurrent_clients_get_exactly_the_room_there_is(live_server: dict[str,
     with httpx.Client(**live_server) as http:
         held = http.get("/reservations", params={"status": "reserved"}).json()
     assert len(held) == 4
+
+
+def test_the_command_line_lists_every_operators_reservations(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a planner's key reads its operator's reservations only; the command line is the
+    # local admin (it holds the database) and reads them all
+    import json
+
+    from typer.testing import CliRunner
+
+    from ponmodel.api import cli as cli_module
+    from ponmodel.api.cli import app as cli
+
+    opened: list[Engine] = []  # the command's own engines, closed at the end (a process
+    real_engine = cli_module._engine  # running the command would simply exit)
+    monkeypatch.setattr(cli_module, "_engine",
+                        lambda database: opened.append(real_engine(database)) or opened[-1])
+    import_document(engine, ducts_network())
+    app = create_app(Settings(database_url="sqlite://"), engine=engine)
+    made = {}
+    for op in ("vnpt", "fpt"):
+        with TestClient(app, headers=key_headers(engine, "planner", op)) as c:
+            r = c.post("/reservations", json={"operator": op, "ducts": ["D1"],
+                                              "outer_diameter_mm": 12.0, "id": f"R-{op}"})
+            assert r.status_code == 201, r.text
+            made[op] = r.json()
+            assert c.get("/reservations").json() == [made[op]]
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        r = CliRunner().invoke(cli, ["reserve", "list", "--database", url, "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout) == [made["vnpt"], made["fpt"]]
+        r = CliRunner().invoke(cli, ["reserve", "cancel", "R-fpt", "--database", url, "--json"])
+        assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "cancelled", r.output
+    finally:
+        for opened_engine in opened:
+            opened_engine.dispose()
 
 
 def test_reservation_lifecycle(engine: Engine) -> None:

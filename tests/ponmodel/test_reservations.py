@@ -142,3 +142,73 @@ def test_concurrent_planners_take_exactly_the_room_there_is(ducts: Engine, plann
     assert all(message.startswith("duct D1 has no room") for message in lost)
     active = [r for r in list_reservations(ducts) if r["status"] == "reserved"]
     assert sorted(r["id"] for r in active) == sorted(won)
+
+
+def _scoped_reservations(ducts: Engine) -> None:
+    """vnpt holds D1 + D2 (R-V); fpt holds D2 + D4 (R-F, cable CB-FPT-PLAN), then D1
+    (R-F2)."""
+    reserve(ducts, operator="vnpt", ducts=["D1", "D2"], outer_diameter_mm=12.0,
+            reservation_id="R-V")
+    reserve(ducts, operator="fpt", ducts=["D2", "D4"], outer_diameter_mm=10.0,
+            reservation_id="R-F", cable_id="CB-FPT-PLAN")
+    reserve(ducts, operator="fpt", ducts=["D1"], outer_diameter_mm=8.0, reservation_id="R-F2")
+
+
+def test_a_scope_reads_confirms_and_cancels_only_its_operators_reservations(
+        ducts: Engine) -> None:
+    from ponmodel.access import Principal
+    from ponmodel.errors import PermissionDeniedError
+    from ponmodel.reservations import get_reservation
+
+    _scoped_reservations(ducts)
+    assert [r["id"] for r in list_reservations(ducts)] == ["R-V", "R-F", "R-F2"]
+    assert [r["id"] for r in list_reservations(ducts, scope="vnpt")] == ["R-V"]
+    assert list_reservations(ducts, scope="vnpt", operator="fpt") == []
+    assert [r["ducts"] for r in list_reservations(ducts, scope="fpt")] == [["D2", "D4"], ["D1"]]
+    assert get_reservation(ducts, "R-V", scope="vnpt") == get_reservation(ducts, "R-V")
+    planner = Principal("k1", "vnpt planning", "planner", "vnpt")
+    viewer = Principal("k2", "vnpt kiosk", "viewer", "vnpt")
+    for ident in ("R-F", "NO-SUCH"):  # another operator's: exactly a missing id
+        with pytest.raises(NotFoundError) as found:
+            get_reservation(ducts, ident, scope="vnpt")
+        assert str(found.value) == f"no reservation with id {ident!r}"
+        for action in (confirm, cancel):
+            for who in (planner, viewer):
+                with pytest.raises(NotFoundError) as found:
+                    action(ducts, ident, actor=who)
+                assert str(found.value) == f"no reservation with id {ident!r}"
+    assert get_reservation(ducts, "R-F")["status"] == "reserved"
+    with pytest.raises(PermissionDeniedError, match="is a viewer"):
+        cancel(ducts, "R-V", actor=viewer)  # its own operator's: the role decides
+    assert cancel(ducts, "R-V", actor=planner)["status"] == "cancelled"
+
+
+def test_another_operators_held_room_is_anonymous_room_per_duct(ducts: Engine) -> None:
+    import json
+
+    from ponmodel.reservations import HELD_ROOM_OPERATOR, active_reservation_cables
+
+    _scoped_reservations(ducts)
+    with ducts.connect() as conn:
+        whole = active_reservation_cables(conn)
+        seen = active_reservation_cables(conn, scope="vnpt")
+    assert [(c["id"], c["operator"], c["ducts"]) for c in whole] == [
+        ("reservation:R-V", "vnpt", ["D1", "D2"]), ("reservation:R-F", "fpt", ["D2", "D4"]),
+        ("reservation:R-F2", "fpt", ["D1"])]
+    assert seen[0] == whole[0]  # its own, as the whole network has it
+    assert [(c["id"], c["operator"], c["fibre_count"], c["outer_diameter_mm"], c["ducts"])
+            for c in seen[1:]] == [
+        ("reserved:D2:1", HELD_ROOM_OPERATOR, None, 10.0, ["D2"]),
+        ("reserved:D4:1", HELD_ROOM_OPERATOR, None, 10.0, ["D4"]),
+        ("reserved:D1:1", HELD_ROOM_OPERATOR, None, 8.0, ["D1"])]
+    text = json.dumps(seen)
+    assert all(s not in text for s in ("R-F", "CB-FPT-PLAN", "fpt"))
+
+    def held_sq(cables: list[dict[str, Any]]) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for c in cables:
+            for d in c["ducts"]:
+                out.setdefault(d, []).append(c["outer_diameter_mm"] ** 2)
+        return {d: sorted(v) for d, v in out.items()}
+
+    assert held_sq(seen) == held_sq(whole)  # the same room held in every duct
