@@ -76,7 +76,15 @@ def _print_json(value: Any) -> None:
 
 
 def _fail(exc: Exception, as_json: bool) -> NoReturn:
-    """Report a domain error and exit with its code."""
+    """Report a domain error and exit with its code.
+
+    A document's problems are printed one a line, at most ``DocumentError.MAX_SHOWN`` of
+    them and then how many more (``--json``: ``problems`` and ``total``); a single problem
+    (a file that is not JSON, a NUL, a 5,000-digit integer) is one line. The text is never
+    read as rich markup: an id like ``[/x]`` is printed as it is.
+    """
+    from rich.text import Text
+
     from ponmodel.errors import DocumentError
     from ponmodel.keys import KeyRequestError
 
@@ -85,9 +93,16 @@ def _fail(exc: Exception, as_json: bool) -> NoReturn:
         body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc).splitlines()[0]}
         if isinstance(exc, DocumentError):
             body["problems"] = [p.as_dict() for p in exc.problems]
+            body["total"] = exc.total
         _print_json(body)
     else:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        text = str(exc)
+        if isinstance(exc, DocumentError) and exc.total == 1 and exc.problems:
+            (only,) = exc.problems
+            located = only.pointer or only.element_id
+            text = f"invalid network document: {only}" if located else only.message
+        err_console.print(Text.assemble(("error:", "bold red"), " ", text), soft_wrap=True,
+                          highlight=False)
     raise typer.Exit(code)
 
 
@@ -132,13 +147,14 @@ def _topology(file: Path | None, database: str | None) -> Topology:
 def validate_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], as_json: JsonOpt = False
 ) -> None:
-    """Check a network document; list every problem (exit 2 when there is any)."""
+    """Check a network document; list its problems, the first 1,000 and how many in all
+    (exit 2 when there is any; exit 1 when the file cannot be read)."""
     from ponmodel.document import read_document
     from ponmodel.errors import DocumentError
 
     try:
         doc = read_document(file)
-    except DocumentError as exc:
+    except (DocumentError, OSError) as exc:
         _fail(exc, as_json)
     counts = {k: len(v) for k, v in doc.items() if isinstance(v, list)}
     if as_json:
@@ -357,12 +373,20 @@ def serve_cmd(
         os.environ["PONMODEL_DATABASE_URL"] = database
     settings = Settings()
     _engine(settings.database_url)  # migrate once, before the workers start
+    from ponmodel.api.limits import GuardedHttpProtocol
+
+    trusted = settings.trusted_proxies.strip()
     uvicorn.run(
         "ponmodel.api.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        http=GuardedHttpProtocol,  # closes connections whose headers come too slowly
+        timeout_keep_alive=5,  # idle keep-alive connections, seconds
+        # client addresses from X-Forwarded-For only behind the proxies named (none by default)
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
 
 
@@ -1351,8 +1375,25 @@ def bench_load_cmd(
 
 
 def main() -> None:
-    """Entry point of the ``ponmodel`` script."""
-    app()
+    """Entry point of the ``ponmodel`` script: a database that cannot do what a command
+    asks (a full disk, a read-only file, a server gone) is one line and exit 1, never a
+    traceback, whichever command met it."""
+    from sqlalchemy.exc import DBAPIError
+
+    from ponmodel.errors import StorageError
+    from ponmodel.storage import storage_failure
+
+    try:
+        app()
+    except StorageError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(EXIT_FAILURE)
+    except DBAPIError as exc:  # met outside a write transaction (which names its database)
+        failure = storage_failure(exc, "(the command's)")
+        if failure is None:
+            raise
+        err_console.print(f"[bold red]error:[/] {failure}", markup=True, highlight=False)
+        sys.exit(EXIT_FAILURE)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,8 @@ limits that keep one client from taking the service from the others.
 The layers, outermost first (:func:`ponmodel.api.main.create_app` stacks them):
 
 1. :class:`Gate` — **who is asking**, from the headers alone (the key is looked up before
-   any body is read; a request without a key that carries a body is 401 at once), then
+   any body is read; a request without a key, the loopback viewer's included, may only
+   GET: one with any other method is 401 at once, its body unread), then
    **a share of the in-flight limit** (:class:`Admission`: a key may hold at most half of
    it and requests without a key a quarter, so neither keyless clients nor one key can
    lock the others out), then **the body**: the declared ``Content-Length`` against the
@@ -34,7 +35,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -42,9 +43,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ponmodel.access import LOOPBACK_VIEWER, Principal
-from ponmodel.api.problems import problem
-from ponmodel.errors import AuthenticationError
+from ponmodel.api.problems import problem, storage_problem
+from ponmodel.document import parse_json
+from ponmodel.errors import AuthenticationError, DocumentError
 from ponmodel.settings import Settings
+from ponmodel.storage import storage_failure
 
 log = logging.getLogger("ponmodel.api")
 
@@ -204,8 +207,9 @@ class Gate:
     size and time, before the application reads any of it (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, admission: Admission,
-                 authenticate: Callable[[str], Principal]) -> None:
+                 authenticate: Callable[[str], Principal], database: str) -> None:
         self.app = app
+        self.database = database
         self.settings = settings
         self.admission = admission
         self.authenticate = authenticate
@@ -237,8 +241,19 @@ class Gate:
         except AuthenticationError as exc:
             await unauthorized(str(exc))(scope, receive, send)
             return
-        if principal is None and scope["method"] not in SAFE_METHODS:
+        except DBAPIError as exc:  # the key could not be looked up
+            failure = _unexpected(exc, _connection_lost(exc), False, self.database)
+            await failure(scope, receive, send)
+            return
+        keyless = principal is None or principal is LOOPBACK_VIEWER
+        if keyless and scope["method"] not in SAFE_METHODS:  # no key: no body, ever
             await unauthorized(NO_KEY_MESSAGE)(scope, receive, send)
+            return
+        nul = _nul_in_url(scope)
+        if nul is not None:
+            await problem(422, "Invalid request", f"the {nul} contains a NUL byte (%00), which "
+                          "no id, name or value may hold", kind="/problems/invalid-request",
+                          )(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         key = None if principal is None else principal.key_id
@@ -257,9 +272,83 @@ class Gate:
                 await _too_large(limit, int(declared))(scope, receive, send)
                 return
             capped = _capped_receive(receive, limit, self.body_deadline_s(scope["path"]))
+            if _checked_here(scope, headers):
+                try:
+                    capped = await _checked_json(capped)
+                except HTTPException as exc:
+                    await problem(exc.status_code, _status_title(exc.status_code),
+                                  str(exc.detail), kind=_BODY_KINDS.get(exc.status_code,
+                                                                        "about:blank"),
+                                  headers=exc.headers)(scope, receive, send)
+                    return
+                except DocumentError as exc:
+                    await problem(422, "Invalid request", f"{len(exc.problems)} problem(s) in "
+                                  "the request body; nothing was written",
+                                  kind="/problems/invalid-request",
+                                  errors=[p.as_dict() for p in exc.problems],
+                                  )(scope, receive, send)
+                    return
             await self.app(scope, capped, send)
         finally:
             self.admission.leave(key)
+
+
+_BODY_KINDS = {408: "/problems/body-timeout", 413: "/problems/body-too-large"}
+
+
+def _status_title(status: int) -> str:
+    from http import HTTPStatus
+
+    return HTTPStatus(status).phrase
+
+
+def _checked_here(scope: Scope, headers: Headers) -> bool:
+    """Whether the gate reads and checks the JSON body itself: every JSON body but a whole
+    network's (imports parse theirs with the same limits, :func:`parse_json`)."""
+    if scope["method"] in SAFE_METHODS or scope["path"] in IMPORT_PATHS:
+        return False
+    media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+async def _checked_json(receive: Receive) -> Receive:
+    """Read the whole body through ``receive`` and check it against the document's JSON
+    limits (nesting, string and number size, NUL bytes: :func:`ponmodel.document.parse_json`)
+    before FastAPI parses it (a body nested 900 deep was a 500, a NUL in a string a 500 on
+    PostgreSQL); a receive that gives the application the same body."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    if body.strip():
+        parse_json(body, source="request body")
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _nul_in_url(scope: Scope) -> str | None:
+    """Where the request's URL holds a NUL byte ("URL path" or "query string"), or None.
+    PostgreSQL cannot store or compare one in text (a 500 before this check), and SQLite
+    would store what PostgreSQL then cannot import: refused everywhere alike."""
+    if "\x00" in scope["path"]:
+        return "URL path"
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        return "query string"
+    return None
 
 
 def _too_large(limit: int, declared: int | None = None) -> Any:
@@ -313,8 +402,9 @@ class Recover:
     """Turn an error that escaped every handler into a 500 problem while keeping the
     connection; retry a safe request once when its database connection was lost."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, database: str) -> None:
         self.app = app
+        self.database = database
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -342,7 +432,7 @@ class Recover:
                     log.warning("database connection lost during %s %s; retrying once",
                                 scope["method"], scope["path"])
                     continue
-                response = _unexpected(exc, lost, safe)
+                response = _unexpected(exc, lost, safe, self.database)
                 await response(scope, receive, send)
                 return
 
@@ -367,12 +457,21 @@ def _connection_lost(exc: BaseException) -> bool:
     while exc is not None and seen < 8:  # noqa: PLR2004
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             return True
+        # a session or connection left unusable by a disconnect met earlier in the request
+        if isinstance(exc, PendingRollbackError) or (
+                type(exc).__module__.startswith("psycopg")
+                and type(exc).__name__ == "OperationalError"):
+            return True
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
         seen += 1
     return False
 
 
-def _unexpected(exc: Exception, lost: bool, safe: bool) -> Any:
+def _unexpected(exc: Exception, lost: bool, safe: bool, database: str) -> Any:
+    failure = storage_failure(exc, database) if not lost else None
+    if failure is not None:
+        log.warning("database failure: %s", exc)
+        return storage_problem(failure)
     if lost:
         log.warning("database connection lost: %s", exc)
         what = ("a read" if safe else "the change was not acknowledged: it was either "

@@ -37,7 +37,7 @@ from ponmodel.api.routes import (
 from ponmodel.document import NetworkDocument
 from ponmodel.keys import authenticate
 from ponmodel.settings import Settings
-from ponmodel.storage import MAX_CONNECTIONS, make_engine, migrate
+from ponmodel.storage import MAX_CONNECTIONS, database_name, make_engine, migrate
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -83,10 +83,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(documents.router)  # import: admin; export: scoped (per route)
     app.include_router(viewer.router)  # its data routes read through the scoped cache
     app.add_middleware(TimeLimit, settings=settings)
-    app.add_middleware(Recover)
+    app.add_middleware(Recover, database=database_name(engine))
     # outermost: who is asking, a share of the in-flight limit, then the body (api/limits.py)
     app.add_middleware(Gate, settings=settings, admission=admission,
-                       authenticate=partial(authenticate, engine))
+                       authenticate=partial(authenticate, engine),
+                       database=database_name(engine))
     _add_document_schema(app)
     return app
 

@@ -24,6 +24,7 @@ from ponmodel.errors import (
     NotFoundError,
     PermissionDeniedError,
     PonmodelError,
+    StorageError,
 )
 
 log = logging.getLogger("ponmodel.api")
@@ -47,6 +48,12 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[ElementProblem] = Field(default_factory=list)
+    total_errors: int | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="An invalid document: how many problems it has in all (``errors`` lists "
+        "the first 1,000).",
+    )
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -59,6 +66,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Conflict"),
         (413, "Request body too large"),
         (422, "Invalid input"),
+        (503, "Overloaded, timed out, or the database is unavailable"),
     )
 }
 """Responses every route declares, so the OpenAPI schema documents the error shape."""
@@ -91,13 +99,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DocumentError)
     async def _document(_: Request, exc: DocumentError) -> JSONResponse:
-        return problem(
-            422,
-            "Invalid network document",
-            f"{len(exc.problems)} problem(s); nothing was written",
-            kind="/problems/invalid-document",
-            errors=[p.as_dict() for p in exc.problems],
+        # at most DocumentError.MAX_SHOWN problems: 500,000 empty ONTs once made a 229 MB 422
+        shown = "" if not exc.more else f", the first {len(exc.problems):,} shown"
+        body = Problem(
+            type="/problems/invalid-document",
+            title="Invalid network document",
+            status=422,
+            detail=f"{exc.total:,} problem(s){shown}; nothing was written",
+            errors=[ElementProblem.model_validate(p.as_dict()) for p in exc.problems],
+            total_errors=exc.total,
         )
+        return JSONResponse(body.model_dump(), status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+
+    @app.exception_handler(StorageError)
+    async def _storage(_: Request, exc: StorageError) -> JSONResponse:
+        return storage_problem(exc)
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
@@ -152,6 +168,16 @@ def install(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "Internal server error", "an unexpected error occurred; it was logged")
+
+
+def storage_problem(exc: StorageError) -> JSONResponse:
+    """The problem of a database that cannot do what was asked: 507 for a full disk (RFC
+    4918), 503 with ``Retry-After`` for a read-only or unreachable one."""
+    if exc.reason == "full":
+        return problem(507, "Insufficient Storage", str(exc), kind="/problems/storage-full")
+    kind = "/problems/read-only" if exc.reason == "read_only" else "/problems/database-unavailable"
+    return problem(503, "Service Unavailable", str(exc), kind=kind,
+                   headers={"Retry-After": "30" if exc.reason == "read_only" else "1"})
 
 
 def _title(status: int) -> str:

@@ -18,9 +18,12 @@ class ElementError:
     pointer : str
         RFC 6901 JSON pointer to the offending value, e.g. ``/links/3/length_m``.
     message : str
-        What is wrong, in words an engineer reads.
+        What is wrong, in words an engineer reads; a value of the document it echoes is
+        cut (:func:`ponmodel.document.shown`).
     element_id : str or None
-        The id of the element the problem belongs to, when it has one.
+        The id of the element the problem belongs to, when it has one. The validator gives
+        an id that is no valid id (over-long, a NUL or another control character) in its
+        cut, escaped ``repr`` form, so that printing a problem is always safe and short.
     field : str or None
         The field name, when the problem is about one field.
     """
@@ -46,13 +49,49 @@ class ElementError:
 
 @dataclass
 class DocumentError(PonmodelError):
-    """A network document is invalid; ``problems`` lists every problem found at once."""
+    """A network document is invalid; every problem is found at once.
+
+    Parameters
+    ----------
+    problems : list of ElementError
+        The problems, in document order; only the first ``MAX_SHOWN`` are kept (a
+        document of 500,000 empty ONTs has 2,000,000 problems: keeping and answering them
+        all cost 19 s and a 229 MB response).
+    total : int
+        How many problems were found in all (at least ``len(problems)``; by default the
+        length of the list given).
+
+    Examples
+    --------
+    >>> err = DocumentError([ElementError(f"/onts/{i}", "wrong") for i in range(1001)])
+    >>> len(err.problems), err.total, err.more
+    (1000, 1001, 1)
+    >>> str(err).splitlines()[-1]
+    '  … and 1 more problems (1,001 in all)'
+    """
+
+    MAX_SHOWN = 1000
+    """Problems kept (and shown by the CLI and the API); the rest are only counted."""
 
     problems: list[ElementError] = field(default_factory=list)
+    total: int = 0
+
+    def __post_init__(self) -> None:
+        self.total = max(self.total, len(self.problems))
+        if len(self.problems) > self.MAX_SHOWN:
+            self.problems = self.problems[: self.MAX_SHOWN]
+
+    @property
+    def more(self) -> int:
+        """Problems found but not kept."""
+        return self.total - len(self.problems)
 
     def __str__(self) -> str:
-        head = f"invalid network document: {len(self.problems)} problem(s)"
-        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+        head = f"invalid network document: {self.total:,} problem(s)"
+        lines = [head, *(f"  {p}" for p in self.problems)]
+        if self.more:
+            lines.append(f"  … and {self.more:,} more problems ({self.total:,} in all)")
+        return "\n".join(lines)
 
 
 class NotFoundError(PonmodelError, LookupError):
@@ -99,3 +138,20 @@ class StaleVersionError(ConflictError):
             "read it again and reapply the change",
             element_id,
         )
+
+
+class StorageError(PonmodelError):
+    """The database cannot do what was asked of it: its disk is full, it is read-only, or
+    it cannot be reached. Nothing was written.
+
+    Parameters
+    ----------
+    message : str
+        The database (file or server) and the cause, in one line.
+    reason : {"full", "read_only", "unavailable"}
+        What is wrong, for callers that answer differently (the API: 507 or 503).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)

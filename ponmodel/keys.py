@@ -134,6 +134,10 @@ def authenticate(source: Engine | Connection, token: str) -> Principal:
         msg = "malformed API key: expected 'pm_<key id>_<secret>'"
         raise AuthenticationError(msg)
     _, key_id, secret = parts
+    if not (key_id.isascii() and key_id.isalnum() and len(key_id) <= 64  # noqa: PLR2004
+            and secret.isascii() and secret.isprintable() and len(secret) <= 256):  # noqa: PLR2004
+        msg = "malformed API key: expected 'pm_<key id>_<secret>'"
+        raise AuthenticationError(msg)
     query = select(_TABLE).where(_TABLE.c.id == key_id)
     if isinstance(source, Connection):
         row = source.execute(query).mappings().first()

@@ -88,6 +88,7 @@ def merge_elements(engine: Engine, merge: Callable[[Document], Document], *,
         created: dict[str, int] = {}
         updated: dict[str, int] = {}
         unchanged = 0
+        entries: list[tuple[str, str, str, Any, Any]] = []
         for key in MERGED_COLLECTIONS:
             kind = KIND_OF_COLLECTION[key]
             stored = {e["id"]: e for e in base.get(key, [])}
@@ -102,12 +103,14 @@ def merge_elements(engine: Engine, merge: Callable[[Document], Document], *,
                 _write(conn, kind, row, exists=exists)
                 counts = updated if exists else created
                 counts[kind] = counts.get(kind, 0) + 1
-                audit.record(conn, actor, "edit" if exists else "create", kind=kind,
-                             element_id=element_id, before=stored.get(element_id),
-                             after=after[element_id])
+                entries.append(("edit" if exists else "create", kind, element_id,
+                                stored.get(element_id), after[element_id]))
         _check_rest_unchanged(base, merged)
-        if created or updated:
-            bump_revision(conn)
+        if entries:
+            bump_revision(conn)  # first: each entry carries the revision the merge produced
+        for action, kind, element_id, before, element in entries:
+            audit.record(conn, actor, action, kind=kind, element_id=element_id, before=before,
+                         after=element)
     return {"created": created, "updated": updated, "unchanged": unchanged}
 
 

@@ -22,12 +22,13 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
@@ -55,7 +56,7 @@ from ponmodel.elements import (
     StructureTable,
     ZoneTable,
 )
-from ponmodel.errors import ConflictError, InventoryNotEmptyError, PonmodelError
+from ponmodel.errors import ConflictError, InventoryNotEmptyError, PonmodelError, StorageError
 
 TABLES_IN_INSERT_ORDER = [
     ElementTable.__table__,
@@ -111,20 +112,100 @@ def make_engine(url: str, *, echo: bool = False, max_connections: int = MAX_CONN
                             "max_overflow": max(0, max_connections - POOL_SIZE)}
     if url.startswith("sqlite"):
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        read_only = False
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
         else:
-            path = url.split("///", 1)[-1]
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.split("///", 1)[-1])
+            read_only = _read_only_file(path)
+            if read_only:
+                # With no write-ahead log beside it, opened immutable (SQLite then needs no
+                # -shm either); a log left by a crash holds acknowledged writes not yet
+                # checkpointed, and is read in read-only mode (SQLite ≥ 3.22 reads it when
+                # its -shm is there too).
+                wal = Path(f"{path}-wal")
+                logged = wal.exists() and wal.stat().st_size > 0
+                flags = "mode=ro" if logged else "mode=ro&immutable=1"
+                url = f"sqlite:///file:{path.resolve()}?{flags}&uri=true"
+            else:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    msg = f"database {path}: {exc.strerror or exc}"
+                    raise StorageError(msg, reason="unavailable") from exc
             kwargs.update(pool)
         engine = create_engine(url, echo=echo, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine.info_read_only = read_only  # type: ignore[attr-defined]
+        event.listen(engine, "connect", _sqlite_read_only_pragmas if read_only
+                     else _sqlite_pragmas)
         # let SQLAlchemy emit BEGIN itself so a write transaction takes the lock up front
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, the driver we ship
     return create_engine(url, echo=echo, pool_pre_ping=True, **pool)
+
+
+def _read_only_file(path: Path) -> bool:
+    """Whether an existing SQLite file can only be read (a read-only mount, an immutable
+    file, no write permission on it or on its folder, where SQLite keeps its -wal file)."""
+    import os
+
+    return path.exists() and not (os.access(path, os.W_OK)
+                                  and os.access(path.parent, os.W_OK))
+
+
+def is_read_only(engine: Engine) -> bool:
+    """Whether ``engine`` opened its database read-only (:func:`make_engine` does so for a
+    file it cannot write): reads work, every write raises :class:`StorageError`."""
+    return bool(getattr(engine, "info_read_only", False))
+
+
+def _sqlite_read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN
+    dbapi_connection.execute("PRAGMA query_only=ON")
+
+
+def storage_failure(exc: BaseException, where: str) -> StorageError | None:
+    """The :class:`StorageError` that a database exception means (the disk is full, the
+    database is read-only, or it cannot be reached), or None for any other error.
+
+    Examples
+    --------
+    >>> import sqlite3
+    >>> storage_failure(sqlite3.OperationalError("database or disk is full"), "x.db")
+    StorageError('database x.db: its disk is full; nothing was written')
+    >>> storage_failure(ValueError("no"), "x.db") is None
+    True
+    """
+    text_ = str(getattr(exc, "orig", None) or exc).lower()
+    if any(s in text_ for s in ("database or disk is full", "no space left on device",
+                                "could not extend file", "disk full")):
+        return StorageError(f"database {where}: its disk is full; nothing was written",
+                            reason="full")
+    if any(s in text_ for s in ("readonly database", "read-only", "query_only",
+                                "read only", "readonly")):
+        return StorageError(f"database {where} is read-only; reads work, writes do not",
+                            reason="read_only")
+    if any(s in text_ for s in ("unable to open database file", "connection refused",
+                                "could not connect", "server closed the connection",
+                                "terminating connection", "connection is closed",
+                                "disk i/o error", "database is locked",
+                                "the database system is shutting down",
+                                "the database system is starting up")):
+        return StorageError(f"database {where} cannot be reached: {text_.splitlines()[0]}",
+                            reason="unavailable")
+    return None
+
+
+def database_name(engine: Engine) -> str:
+    """The database an engine opens, for messages: the file, or the server and database
+    (never the password)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        name = url.database or ":memory:"
+        return name.removeprefix("file:").split("?", 1)[0]
+    return url.render_as_string(hide_password=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -150,22 +231,28 @@ def write_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Connect
     With ``bulk`` on SQLite, foreign keys are not checked row by row but once for the whole
     transaction before it commits (``PRAGMA foreign_key_check``); a violation rolls it back.
     """
-    with engine.connect() as conn:
-        sqlite = engine.dialect.name == "sqlite"
-        raw = conn.connection.dbapi_connection if sqlite and bulk else None
-        if sqlite:
-            conn.info["sqlite_begin"] = "IMMEDIATE"
-        if raw is not None:
-            raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, as SQLite requires
-        try:
-            with conn.begin():
-                yield conn
-                if raw is not None:
-                    _check_foreign_keys(conn)
-        finally:
-            conn.info.pop("sqlite_begin", None)
+    try:
+        with engine.connect() as conn:
+            sqlite = engine.dialect.name == "sqlite"
+            raw = conn.connection.dbapi_connection if sqlite and bulk else None
+            if sqlite:
+                conn.info["sqlite_begin"] = "IMMEDIATE"
             if raw is not None:
-                raw.execute("PRAGMA foreign_keys=ON")
+                raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, as SQLite requires
+            try:
+                with conn.begin():
+                    yield conn
+                    if raw is not None:
+                        _check_foreign_keys(conn)
+            finally:
+                conn.info.pop("sqlite_begin", None)
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
+    except DBAPIError as exc:  # the disk full, a read-only file, the server gone: say so
+        failure = storage_failure(exc, database_name(engine))
+        if failure is None or (exc.connection_invalidated and failure.reason == "unavailable"):
+            raise  # (a lost connection: the API's Recover layer answers it)
+        raise failure from exc
 
 
 @contextmanager
@@ -184,10 +271,17 @@ def read_snapshot(engine: Engine) -> Iterator[Connection]:
     ...     revision(conn)
     0
     """
-    with engine.connect() as conn:
+    conn = engine.connect()
+    try:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         yield conn
+    finally:
+        # Ending a read loses nothing: when the server went away meanwhile (a terminated
+        # backend), the rollback of the closing connection fails, and that must not turn an
+        # answer already sent into a reset connection. SQLAlchemy discards the connection.
+        with suppress(DBAPIError):
+            conn.close()
 
 
 def _check_foreign_keys(conn: Connection) -> None:
@@ -211,11 +305,29 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if revision == "head" and _at_head(engine, config):
+        return  # nothing to write: a read-only database serves reads
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def _at_head(engine: Engine, config: Any) -> bool:
+    """Whether the schema is at the newest revision already (read only)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    try:
+        with engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads()) == heads
+    except DBAPIError as exc:
+        failure = storage_failure(exc, database_name(engine))
+        if failure is None:
+            raise
+        raise failure from exc
 
 
 MIGRATION_LOCK_KEY = 0x706F6E6D  # "ponm"

@@ -58,7 +58,7 @@ def test_a_request_beyond_the_in_flight_limit_is_turned_away_at_once() -> None:
     def authenticate(token: str) -> Principal:
         return Principal(token, token, "admin", None)
 
-    limited = Gate(slow_app, settings, admission, authenticate)
+    limited = Gate(slow_app, settings, admission, authenticate, "test")
 
     async def call(path: str, key: str = "k1") -> tuple[int, dict[str, str], bytes]:
         sent: list[dict] = []  # type: ignore[type-arg]
