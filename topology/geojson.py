@@ -593,7 +593,7 @@ def _merge_and_validate(
     try:
         return load_document(merged)
     except DocumentError as exc:
-        raise DocumentError([_locate(p, origin) for p in exc.problems]) from None
+        raise DocumentError([_locate(p, origin) for p in exc.problems], exc.total) from None
 
 
 def _locate(problem: ElementError, origin: dict[tuple[str, int], int]) -> ElementError:

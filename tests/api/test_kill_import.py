@@ -188,13 +188,14 @@ def until_writing(engine: Engine, imp: ImportInFlight) -> str:
 
 
 def until_committing(engine: Engine, imp: ImportInFlight) -> str:
-    """Block until the import is at its commit (or the index rebuild just before it)."""
+    """Block until the import is at its commit (or what runs just before it: over a stored
+    network on PostgreSQL, the versions raised from the old ones; no index is rebuilt)."""
     if engine.dialect.name == "postgresql":
         with pg_statements(engine) as statements:
-            wait_for(lambda: any(s in statements() for s in ("CREATE INDEX",
-                                                              "CREATE UNIQUE INDEX", "COMMIT")),
-                     imp, "the index rebuild")
-        return "index rebuild or COMMIT running"
+            wait_for(lambda: any(s in statements() for s in (
+                "CREATE INDEX", "CREATE UNIQUE INDEX", "UPDATE element SET version", "COMMIT")),
+                     imp, "the versions raised")
+        return "versions raised or COMMIT running"
     path = _sqlite_path(engine)
     wal_before = _wal_bytes(path)
     wait_for(lambda: _wal_bytes(path) > wal_before + 2_000_000, imp, "the log growing")

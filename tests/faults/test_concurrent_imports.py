@@ -172,3 +172,64 @@ def test_reads_are_not_blocked_by_a_long_import_on_postgresql(postgres_only_url:
     margin = result["ended"] - reads_done
     assert import_running and margin > 0.5 and max(latencies.values()) < 1.0, (
         f"reads took {latencies}, the import ended {margin:.2f} s after them")
+
+
+def test_merges_racing_reservations_and_edits_answer_no_500(database_url: str) -> None:
+    """GeoJSON merges lock the whole network (``lock_network``) while reservations are
+    created, confirmed and cancelled and ONTs edited: each write waits for the other and
+    answers 2xx or 409, never 500 (a deadlock between their locks is a 500)."""
+    import json
+
+    doc = generate_network(300, seed=1)
+    token = _setup(database_url, doc)
+    headers = {"Authorization": f"Bearer {token}"}
+    ducts = [d["id"] for d in doc["ducts"] if not d.get("within")]
+    structures = doc["structures"]
+    onts = [o["id"] for o in doc["onts"]]
+    app = create_app(Settings(database_url=database_url))
+    answers: list[tuple[str, int, str]] = []
+    done = threading.Event()
+
+    def merger() -> None:
+        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as c:
+            for n in range(30):
+                s = structures[n % len(structures)]
+                feature = {"type": "Feature", "geometry": {
+                    "type": "Point", "coordinates": [s["lon"] + 1e-5 * (n + 1), s["lat"]]},
+                    "properties": {k: s.get(k) for k in ("id", "kind", "zone", "name")}}
+                r = c.post("/import/geojson", params={"replace": "true"},
+                           content=json.dumps({"type": "FeatureCollection",
+                                               "features": [feature]}))
+                answers.append(("merge", r.status_code, r.text[:300]))
+        done.set()
+
+    def planner(i: int) -> None:
+        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as c:
+            n = 0
+            while not done.is_set():
+                n += 1
+                ident = f"R-{i}-{n}"
+                r = c.post("/reservations", json={"id": ident, "operator": "vnpt",
+                                                  "ducts": [ducts[(i * 31 + n) % len(ducts)]],
+                                                  "outer_diameter_mm": 1.0})
+                answers.append(("reserve", r.status_code, r.text[:300]))
+                action = "confirm" if n % 2 else "cancel"
+                r = c.post(f"/reservations/{ident}/{action}")
+                answers.append((action, r.status_code, r.text[:300]))
+                ont = onts[(i * 97 + n) % len(onts)]
+                got = c.get(f"/onts/{ont}")
+                r = c.patch(f"/onts/{ont}", json={"version": int(got.headers["ETag"].strip('"')),
+                                                  "customer": f"{i}-{n}"})
+                answers.append(("edit", r.status_code, r.text[:300]))
+
+    with served(app) as base_url:
+        threads = [threading.Thread(target=merger, daemon=True)]
+        threads += [threading.Thread(target=planner, args=(i,), daemon=True) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        assert not any(t.is_alive() for t in threads), "a client hung: a deadlock?"
+    app.state.engine.dispose()
+    failed = [a for a in answers if a[1] >= 500]
+    assert failed == [], f"{len(failed)} of {len(answers)} writes answered 5xx: {failed[:5]}"
