@@ -81,7 +81,7 @@ def merge_elements(engine: Engine, merge: Callable[[Document], Document], *,
         never deletes: that is an edit of its own).
     """
     require_admin(actor, "merge structures and ducts")
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, whole_network=True) as conn:
         lock_network(conn)
         base = export_with(conn)
         merged = load_document(merge(base))

@@ -224,7 +224,8 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 @contextmanager
-def write_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, bulk: bool = False, whole_network: bool = False
+                      ) -> Iterator[Connection]:
     """A transaction that intends to write: on SQLite it takes the write lock at BEGIN
     (``BEGIN IMMEDIATE``), so two writers serialise instead of failing half-way.
 
@@ -241,6 +242,15 @@ def write_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Connect
                 raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, as SQLite requires
             try:
                 with conn.begin():
+                    if engine.dialect.name == "postgresql":
+                        # Every write holds the network lock shared, a write of the whole
+                        # network (import, merge) exclusive, as its first statement: the
+                        # latter starts once the writes under way have committed and before
+                        # any new one takes a row, so their locks never cross (a merge beside
+                        # a reservation's confirm deadlocked).
+                        lock = "pg_advisory_xact_lock" if whole_network \
+                            else "pg_advisory_xact_lock_shared"
+                        conn.execute(text(f"SELECT {lock}(:key)"), {"key": NETWORK_LOCK_KEY})
                     yield conn
                     if raw is not None:
                         _check_foreign_keys(conn)
@@ -515,7 +525,7 @@ def import_document(
     network = doc if validated else load_document(doc)
     with gc_paused():
         rows = document_rows(network)
-    with write_transaction(engine, bulk=True) as conn, gc_paused():
+    with write_transaction(engine, bulk=True, whole_network=True) as conn, gc_paused():
         lock_network(conn)
         count = conn.execute(select(func.count()).select_from(ElementTable.__table__)).scalar_one()
         if count and not replace:
@@ -564,7 +574,8 @@ NETWORK_LOCK_KEY = 0x706F6E6E  # "ponn"
 
 def lock_network(conn: Connection) -> None:
     """Serialise the writes that rewrite many elements at once (imports, GIS merges): on
-    PostgreSQL an advisory lock held to the end of the transaction, then every inventory
+    PostgreSQL, inside a ``write_transaction(..., whole_network=True)`` (which holds the
+    network's advisory lock exclusive, so no other write is under way), every inventory
     table locked against other writers (``EXCLUSIVE``: plain reads go on, from their own
     snapshot), ducts and the element registry first, in the order every other writer takes
     them, so that a reservation or an edit under way finishes first instead of deadlocking
@@ -572,7 +583,6 @@ def lock_network(conn: Connection) -> None:
     the database's one write lock."""
     if conn.dialect.name != "postgresql":
         return
-    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NETWORK_LOCK_KEY})
     first = [DuctTable.__table__, ElementTable.__table__]
     tables = first + [t for t in (*TABLES_IN_INSERT_ORDER, ReservationTable.__table__,
                                   ReservationDuctTable.__table__) if t not in first]
