@@ -685,7 +685,43 @@ def validate_document(raw: Any) -> list[ElementError]:
         return _validate(raw)[0].items
 
 
-def _validate(raw: Any) -> tuple[_Problems, Document]:
+def validate_region(raw: dict[str, Any], known: dict[str, str]
+                    ) -> tuple[list[ElementError], int, Document]:
+    """The problems of part of a network: ``raw`` holds some of its elements (a change and
+    what it touches), ``known`` the id → kind of the network's other elements that they may
+    refer to.
+
+    Every rule runs as :func:`validate_document` runs it, with the ids of ``known`` taken
+    as existing: a reference to one of them resolves (to its kind), and nothing else is
+    said of them. A rule that needs elements the part leaves out skips them (a cable's
+    route through a duct outside it, an innerduct whose duct is outside it), and a splitter
+    or ONT of the part is reached when its chain of links to a port lies in the part. A
+    caller that puts in every element the rules could newly fault, with the links a rule
+    counts around each, gets exactly the problems a validation of the whole network would
+    give (:mod:`ponmodel.changes` does; ``tests/ponmodel/test_changes_check.py`` proves it).
+
+    Returns
+    -------
+    (list of ElementError, int, Document)
+        The first ``DocumentError.MAX_SHOWN`` problems (pointers into ``raw``), how many
+        there are in all, and the part's valid elements with their optional keys filled in.
+
+    Examples
+    --------
+    >>> part = {"format": "ponmodel/1", "onts": [{"id": "N9", "structure": "B1",
+    ...         "kind": "enterprise", "service": {"down": {"max_mbps": 100},
+    ...         "up": {"max_mbps": 100}}}],
+    ...         "links": [{"id": "L9", "from": "S1", "to": "N9", "length_m": 80}]}
+    >>> problems, total, _ = validate_region(part, {"B1": "structure", "S1": "splitter"})
+    >>> total, problems[0].message
+    (1, "ont 'N9' is not reached from any PON port")
+    """
+    with gc_paused():
+        problems, doc = _validate(raw, known)
+    return problems.items, problems.total, doc
+
+
+def _validate(raw: Any, known: dict[str, str] | None = None) -> tuple[_Problems, Document]:
     problems = _Problems()
     if not isinstance(raw, dict):
         problems.add("", "a network document must be a JSON object", None, None)
@@ -718,7 +754,7 @@ def _validate(raw: Any) -> tuple[_Problems, Document]:
         valid = [(index, with_defaults(model, element)) for index, element in valid]
         valid_by_collection[key] = valid
         doc[key] = [element for _, element in valid]
-    _check_meaning(raw, valid_by_collection, problems)
+    _check_meaning(raw, valid_by_collection, problems, known)
     return problems, doc
 
 
@@ -1367,10 +1403,13 @@ class _Checker:
 
 
 def _check_meaning(
-    raw: dict[str, Any], valid: dict[str, list[tuple[int, dict[str, Any]]]], problems: _Problems
+    raw: dict[str, Any], valid: dict[str, list[tuple[int, dict[str, Any]]]], problems: _Problems,
+    known: dict[str, str] | None = None,
 ) -> None:
     checker = _Checker(raw, valid, problems)
     checker.register_ids()
+    for ident, kind in (known or {}).items():  # elements outside a region: they exist
+        checker.kind_of.setdefault(ident, kind)
     checker.check_references()
     checker.check_values()
     checker.check_ducts()

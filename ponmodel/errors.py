@@ -111,6 +111,34 @@ class ConflictError(PonmodelError):
         super().__init__(message)
 
 
+class DependentsError(ConflictError):
+    """Removing an element that other elements still refer to (nothing cascades).
+
+    Parameters
+    ----------
+    kind, element_id : str
+        The element that was to be removed.
+    dependents : list of (kind, id, field)
+        What still refers to it, and through which field.
+    hidden : int
+        Referrers outside the caller's scope: counted, never named.
+    """
+
+    def __init__(self, kind: str, element_id: str, dependents: list[tuple[str, str, str]],
+                 hidden: int = 0) -> None:
+        self.kind = kind
+        self.dependents = dependents
+        self.hidden = hidden
+        shown = [f"{k} {i!r} ({f})" for k, i, f in dependents[:20]]
+        if len(dependents) > 20:
+            shown.append(f"{len(dependents) - 20:,} more")
+        if hidden:
+            shown.append(f"{hidden:,} element(s) of other operators")
+        verb = "refers" if len(dependents) + hidden == 1 else "refer"
+        super().__init__(f"{kind} {element_id!r} cannot be removed: {', '.join(shown)} still "
+                         f"{verb} to it", element_id)
+
+
 class InventoryNotEmptyError(ConflictError):
     """An import into a database that already holds a network, without ``replace``."""
 
