@@ -26,6 +26,7 @@ from ponmodel.api.routes import (
     audit,
     budget,
     capacity,
+    changes,
     documents,
     ducts,
     elements,
@@ -78,7 +79,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Every data route needs a key (or the loopback viewer); the document schema, the
     # viewer's page and its static files carry no data and stay open.
     keyed = [Depends(get_principal)]
-    for module in (elements, topology, budget, capacity, reservations, ducts, report, audit):
+    for module in (elements, changes, topology, budget, capacity, reservations, ducts, report,
+                   audit):
         app.include_router(module.router, dependencies=keyed)
     app.include_router(documents.router)  # import: admin; export: scoped (per route)
     app.include_router(viewer.router)  # its data routes read through the scoped cache

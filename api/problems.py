@@ -71,6 +71,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 """Responses every route declares, so the OpenAPI schema documents the error shape."""
 
+PRECONDITION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": title}
+    for status, title in ((412, "The element changed since the version If-Match names"),
+                          (428, "If-Match is required"))
+}
+"""Responses of the writes that take ``If-Match`` (RFC 9110, RFC 6585)."""
+
 
 def problem(
     status: int,

@@ -75,7 +75,7 @@ def list_entries(engine: Engine, *, element_id: str | None = None, actor: str | 
     ]
 
 
-ELEMENT_ACTIONS = ("import", "edit", "confirm")
+ELEMENT_ACTIONS = ("import", "create", "edit", "delete", "confirm")
 """Actions that change elements, each raising the network revision by one."""
 
 

@@ -325,7 +325,6 @@ def _apply(engine: Engine, operations: list[Operation], actor: Principal, dry_ru
         change = _Change(operations, PendingNetwork(conn), actor)
         _lock(conn, operations)
         _lay_over(change)
-        _check_references_visible(change)
         _check_dependents(change)
         region = touched_region(change.net, [(o.op, o.kind, o.id) for o in operations])
         problems, total, checked = validate_region(region.document(), region.known())
@@ -405,6 +404,9 @@ def _lay_over(change: _Change) -> None:
         raise DocumentError(problems)
     for o in change.operations:  # roles, once the whole change is laid over
         _check_role(change, o)
+    _check_references_visible(change)  # before the roles of what a change joins to a tree
+    for o in change.operations:
+        _check_tree_role(change, o)
     for o in change.operations:
         if o.version is not None and o.op != "create" and change.versions[o.id] != o.version:
             raise StaleVersionError(o.id, o.version, change.versions[o.id])
@@ -454,6 +456,8 @@ def _check_role(change: _Change, o: Operation) -> None:
     actor, net = change.actor, change.net
     if actor.role == "admin":
         return
+    if actor.role != "planner":
+        require_write(actor, None, o.id)  # a viewer writes nothing
     if o.kind in SHARED_KINDS:
         after = net.get(o.id)
         building = (o.op == "create" and o.kind == "structure" and after is not None
@@ -463,12 +467,25 @@ def _check_role(change: _Change, o: Operation) -> None:
         require_write(actor, None, o.id)
     if o.op != "create":
         require_write(actor, net.owner(o.id, after=False), o.id)
-    if o.op != "delete":
-        owner = net.owner(o.id)
-        if o.kind in ("splitter", "ont", "link") and owner is None:
-            return  # no port reaches it: the network's rules refuse it (422)
-        if not may_write(actor, owner):
-            require_write(actor, owner, o.id)
+    if o.op != "delete" and o.kind in ("cable", "olt", "site"):
+        require_write(actor, net.owner(o.id), o.id)  # the operator it names
+
+
+def _check_tree_role(change: _Change, o: Operation) -> None:
+    """403 unless a planner's port, splitter, ONT or link stays in (or joins) its own
+    operator's tree; checked once every reference is known to be in the planner's scope,
+    so the refusal names no other operator's element."""
+    actor = change.actor
+    if actor.role == "admin" or o.op == "delete" or o.kind not in _TREE_KINDS:
+        return
+    owner = change.net.owner(o.id)
+    if o.kind != "port" and owner is None:
+        return  # no port reaches it: the network's rules refuse it (422)
+    if not may_write(actor, owner):
+        require_write(actor, owner, o.id)
+
+
+_TREE_KINDS = ("port", "splitter", "ont", "link")
 
 
 def _check_references_visible(change: _Change) -> None:

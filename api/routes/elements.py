@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep, PrincipalDep
+from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
-from ponmodel.edits import edit_ont
-from ponmodel.elements import PUBLIC_MODELS, ElementTable, OntPublic, PowerRange
+from ponmodel.elements import PUBLIC_MODELS, ElementTable, PowerRange
 from ponmodel.errors import NotFoundError
 from ponmodel.scope import document_elements
 from ponmodel.storage import read_elements
@@ -175,8 +174,9 @@ for _kind in FILTERS:
 
 
 class OntEdit(BaseModel):
-    """Fields of an ONT to change (JSON Merge Patch: ``service`` merges, ``null`` clears),
-    and the version the change was based on (the ``ETag`` of ``GET /onts/{id}``)."""
+    """The older form of ``PATCH /onts/{id}`` (before If-Match): fields of an ONT to change
+    (JSON Merge Patch: ``service`` merges, ``null`` clears), and the version the change was
+    based on (the ``ETag`` of ``GET /onts/{id}``)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     version: int = Field(ge=1, le=2**62, description="The version the edit was based on.")
@@ -189,32 +189,3 @@ class OntEdit(BaseModel):
     service: dict[str, dict[str, Any]] | None = Field(
         default=None, description="Per direction (down, up), the fields of the service to change."
     )
-
-
-class OntEdited(BaseModel):
-    """The ONT after an edit, and its new version."""
-
-    element: OntPublic
-    version: int
-
-
-@router.patch("/onts/{element_id:path}", tags=["onts"], name="edit_ont", response_model=OntEdited)
-def edit_ont_route(
-    engine: EngineDep,
-    principal: PrincipalDep,
-    response: Response,
-    element_id: Annotated[str, Path(description="The ONT's id (may contain '/').")],
-    body: OntEdit,
-) -> Any:
-    """Change an ONT's customer, kind, structure, optics overrides or service.
-
-    In this order: 404 when the key's scope holds no such ONT (another operator's ONT
-    answers exactly like a missing id, whatever the version); 403 for a viewer; 409 when
-    the ONT was edited since ``version`` (read it again); 422 naming the field when the
-    edited ONT breaks a rule.
-    """
-    changes = body.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
-    edited = edit_ont(engine, element_id, changes, expected_version=body.version,
-                      actor=principal)
-    response.headers["ETag"] = f'"{edited["version"]}"'
-    return edited

@@ -94,7 +94,8 @@ def test_a_bad_edit_is_422_naming_the_field_and_writes_nothing(
 def test_unknown_fields_and_wrong_ids(tiny: Engine) -> None:
     with admin_client(tiny) as c:
         assert c.patch("/onts/ONT-01", json={"version": 1, "id": "X"}).status_code == 422
-        assert c.patch("/onts/ONT-01", json={"customer": "no version"}).status_code == 422
+        # neither If-Match nor the older body version: 428 Precondition Required (RFC 6585)
+        assert c.patch("/onts/ONT-01", json={"customer": "no version"}).status_code == 428
         assert c.patch("/onts/NO-SUCH", json={"version": 1}).status_code == 404
         assert c.patch("/onts/SP-01", json={"version": 1}).status_code == 404  # not an ONT
 
