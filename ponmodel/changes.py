@@ -265,6 +265,75 @@ def _expanded(op: Operation) -> list[Operation]:
     return out
 
 
+# --------------------------------------------------------------------------- documents
+
+
+def apply_to_document(doc: dict[str, Any], raw: Any) -> dict[str, Any]:
+    """A document with a change applied in memory, as :func:`apply_changes` would store
+    it: collections ordered by id (as an export orders them), a created port last among
+    its OLT's ports, an OLT's removal taking its ports. Not validated: pass the result to
+    :func:`ponmodel.document.load_document` (or compare budgets before and after).
+
+    Raises
+    ------
+    DocumentError
+        The operations are malformed; ``NotFoundError`` for an update or removal of an id
+        the document does not hold.
+
+    Examples
+    --------
+    >>> doc = {"links": [{"id": "L1", "length_m": 100.0}], "olts": []}
+    >>> apply_to_document(doc, [{"op": "update", "kind": "link", "id": "L1",
+    ...                          "changes": {"length_m": 200.0}}])["links"]
+    [{'id': 'L1', 'length_m': 200.0}]
+    """
+    out = copy.deepcopy(doc)
+    olt_of = {p["id"]: o for o in out.get("olts", []) for p in o.get("ports", [])}
+    for o in parse_operations(raw):
+        if o.kind == "port":
+            _apply_port(out, olt_of, o)
+            continue
+        items = out.setdefault(COLLECTION_OF_KIND[o.kind], [])
+        if o.op == "create":
+            items.append(copy.deepcopy(o.element))
+            if o.kind == "olt":
+                items[-1]["ports"] = []
+            continue
+        index = next((i for i, e in enumerate(items) if e.get("id") == o.id), None)
+        if index is None:
+            raise NotFoundError(o.kind, o.id)
+        if o.op == "delete":
+            del items[index]
+        else:
+            items[index] = merge_patch(items[index], copy.deepcopy(o.changes))
+    for key in COLLECTION_OF_KIND.values():
+        if isinstance(out.get(key), list):
+            out[key].sort(key=lambda e: str(e.get("id")))
+    return out
+
+
+def _apply_port(doc: dict[str, Any], olt_of: dict[str, dict[str, Any]], o: Operation) -> None:
+    if o.op == "create":
+        assert o.element is not None
+        olt = next((x for x in doc.get("olts", []) if x.get("id") == o.element.get("olt")),
+                   None)
+        if olt is None:
+            raise NotFoundError("olt", str(o.element.get("olt")))
+        port = {k: v for k, v in copy.deepcopy(o.element).items() if k != "olt"}
+        olt.setdefault("ports", []).append(port)
+        olt_of[o.id] = olt
+        return
+    olt = olt_of.get(o.id)
+    ports = olt.get("ports", []) if olt is not None else []
+    index = next((i for i, p in enumerate(ports) if p.get("id") == o.id), None)
+    if olt is None or index is None:
+        raise NotFoundError("port", o.id)
+    if o.op == "delete":
+        del ports[index]
+    else:
+        ports[index] = merge_patch(ports[index], copy.deepcopy(o.changes))
+
+
 # --------------------------------------------------------------------------- applying
 
 

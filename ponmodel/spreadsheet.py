@@ -82,6 +82,29 @@ def _types(schema: dict[str, Any], node: dict[str, Any]) -> set[str]:
     return {kind} if isinstance(kind, str) else set()
 
 
+def typed_value(kind: str, field: str, text: str) -> Any:
+    """The value of a cell (or of ``field=value`` on the command line) for a dotted field
+    of an element of ``kind``, typed as described above.
+
+    Raises
+    ------
+    DocumentError
+        ``field`` is no field of the kind.
+
+    Examples
+    --------
+    >>> typed_value("link", "length_m", "120"), typed_value("cable", "ducts", "D1;D2")
+    (120.0, ['D1', 'D2'])
+    >>> typed_value("ont", "service.down.max_mbps", "500"), typed_value("ont", "customer", "null")
+    (500.0, None)
+    """
+    types = _types_at(kind, field.split("."))
+    if not types or "object" in types:
+        raise DocumentError([ElementError(f"/{field.replace('.', '/')}",
+                                          f"{field!r} is no field of a {kind}", None, field)])
+    return _cell(text, types)
+
+
 def _cell(text: str, types: set[str]) -> Any:
     """A cell's value for a field of these JSON types (see the module's description)."""
     if text == "null":
