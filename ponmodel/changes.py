@@ -318,7 +318,7 @@ def _apply_port(doc: dict[str, Any], olt_of: dict[str, dict[str, Any]], o: Opera
         olt = next((x for x in doc.get("olts", []) if x.get("id") == o.element.get("olt")),
                    None)
         if olt is None:
-            raise NotFoundError("olt", str(o.element.get("olt")))
+            raise NotFoundError(kind="olt", element_id=str(o.element.get("olt")))
         port = {k: v for k, v in copy.deepcopy(o.element).items() if k != "olt"}
         olt.setdefault("ports", []).append(port)
         olt_of[o.id] = olt
@@ -327,7 +327,7 @@ def _apply_port(doc: dict[str, Any], olt_of: dict[str, dict[str, Any]], o: Opera
     ports = olt.get("ports", []) if olt is not None else []
     index = next((i for i, p in enumerate(ports) if p.get("id") == o.id), None)
     if olt is None or index is None:
-        raise NotFoundError("port", o.id)
+        raise NotFoundError(kind="port", element_id=o.id)
     if o.op == "delete":
         del ports[index]
     else:
