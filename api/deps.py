@@ -150,6 +150,11 @@ class TopologyCache:
                     topo.pon.nodes[("ont", ont["id"])]["kind"] = after["kind"]
         return changed, frozenset(edited)
 
+    def is_current(self, conn: Connection) -> bool:
+        """Whether the cached network is the stored one (no write since it was read)."""
+        with self._lock:
+            return self._revision == revision(conn) and (None, None) in self._topologies
+
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
              zone: str | None = None, scope: str | None = None,
              generation: Hashable = None, ont_fields: frozenset[str] | None = None,
@@ -287,6 +292,10 @@ class ScopedCache:
     def get(self, conn: Connection, zone: str | None = None) -> Topology:
         """The topology of the network, or of one zone, in this principal's scope."""
         return self.cache.get(conn, zone, self.scope)
+
+    def is_current(self, conn: Connection) -> bool:
+        """Whether the cached network is the stored one (:meth:`TopologyCache.is_current`)."""
+        return self.cache.is_current(conn)
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
              zone: str | None = None, generation: Hashable = None,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.budget import BudgetResult
+from ponmodel.document import Document
 from ponmodel.topology.budget import (
     ONT_FIELDS_READ,
     BudgetReport,
@@ -18,6 +19,7 @@ from ponmodel.topology.budget import (
     network_budget,
 )
 from ponmodel.topology.build import Topology
+from ponmodel.topology.local import olt_document
 from ponmodel.topology.pack import PonForest, pack_forest
 from ponmodel.topology.upgrade import upgrade_readiness
 
@@ -149,11 +151,32 @@ def port_budget_route(cache: CacheDep, conn: ConnectionDep, port_id: IdPath) -> 
 
 @router.get("/budget/onts/{ont_id:path}", name="ont_budget", response_model=OntBudgetDetail)
 def ont_budget_route(cache: CacheDep, conn: ConnectionDep, ont_id: IdPath) -> dict[str, Any]:
-    """One ONT's budget with its path hop by hop: loss of each hop and running total."""
-    report = budget_report(cache, conn, None)
-    ont = report.ont(ont_id)
-    forest, result = forest_layers(cache, conn, None)
+    """One ONT's budget with its path hop by hop: loss of each hop and running total.
+
+    Right after a write, before the cached network has caught up, it is computed from the
+    ONT's OLT alone (:mod:`ponmodel.topology.local`: the same figures, whatever the
+    network's size)."""
+    local = None if cache.is_current(conn) else local_document(cache, conn, ont_id)
+    if local is not None:
+        forest = pack_forest(local)
+        result = compute(forest)
+        ont = network_budget(local, forest=forest).ont(ont_id)
+    else:
+        ont = budget_report(cache, conn, None).ont(ont_id)
+        forest, result = forest_layers(cache, conn, None)
     return {**ont.as_dict(), "hops": [h.as_dict() for h in hop_losses(forest, result, ont_id)]}
+
+
+def local_document(cache: CacheDep, conn: ConnectionDep, ont_id: str) -> Document | None:
+    """The document of the OLT feeding ``ont_id`` as the caller may read it: None when no
+    port reaches it; :class:`NotFoundError` when it is another operator's."""
+    from ponmodel.errors import NotFoundError
+
+    local = olt_document(conn, ont_id)
+    if local is not None and cache.scope is not None \
+            and local["olts"][0]["operator"] != cache.scope:
+        raise NotFoundError(kind="ont", element_id=ont_id)
+    return local
 
 
 @router.get("/upgrade", name="upgrade_readiness")

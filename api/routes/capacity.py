@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ponmodel.api.deps import CacheDep, ConnectionDep, Refresh
 from ponmodel.api.problems import PROBLEM_RESPONSES
-from ponmodel.api.routes.budget import budget_report, forest_layers
+from ponmodel.api.routes.budget import budget_report, forest_layers, local_document
 from ponmodel.elements import LinkCreate, OntCreate, RateMbps, Service
 from ponmodel.topology.build import Topology
 from ponmodel.topology.capacity import (
@@ -125,7 +125,11 @@ def ont_capacity_route(
     cache: CacheDep, conn: ConnectionDep,
     ont_id: Annotated[str, Path(description="ONT id.")],
 ) -> Any:
-    """One ONT's guaranteed, full-load and peak rates, and why it is not 10G-symmetric."""
+    """One ONT's guaranteed, full-load and peak rates, and why it is not 10G-symmetric
+    (right after a write, from the ONT's OLT alone, as ``GET /budget/onts/{id}``)."""
+    local = None if cache.is_current(conn) else local_document(cache, conn, ont_id)
+    if local is not None:
+        return network_capacity(local).ont(ont_id).as_dict()
     return _report(cache, conn, None).ont(ont_id).as_dict()
 
 

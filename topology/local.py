@@ -1,0 +1,95 @@
+"""One ONT's figures from the database without the whole network: the document of its OLT.
+
+An ONT's budget depends on its path and its port (the port's split and differential reach
+are judged over the port's tree); its capacity on its port's allocation and its OLT's
+uplink, shared by the OLT's ports. Both are therefore exactly those of the document that
+holds the ONT's OLT with every port and every port's whole tree (with the cables, the
+structures and zones they sit in, and the network's defaults): computed on that document
+by the same functions, they equal the figures of the whole network to the last bit
+(``tests/topology/test_local.py`` checks every ONT of the fixtures).
+
+Reading it costs a few indexed queries per tree level, whatever the network's size: what
+``GET /budget/onts/{id}`` and ``GET /capacity/onts/{id}`` answer from right after an edit,
+before the cached network catches up.
+
+Examples
+--------
+>>> from ponmodel.document import read_document
+>>> from ponmodel.storage import import_document, make_engine, migrate
+>>> from ponmodel.topology.budget import network_budget
+>>> engine = make_engine("sqlite://")
+>>> migrate(engine)
+>>> _ = import_document(engine, read_document("fixtures/tiny.json"))
+>>> with engine.connect() as conn:
+...     doc = olt_document(conn, "ONT-01")
+>>> [o["id"] for o in doc["onts"]], network_budget(doc).ont("ONT-01").downstream.loss_db
+(['ONT-01', 'ONT-02', 'ONT-03'], 16.91)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ponmodel.document import FORMAT, Document
+from ponmodel.elements import LinkTable, PortTable
+from ponmodel.storage import elements_by_ids, network_meta
+
+_MAX_DEPTH = 64
+
+
+def olt_of(conn: Connection, ont_id: str) -> str | None:
+    """The OLT whose port feeds an ONT (walking up its links), or None."""
+    links, ports = LinkTable.__table__, PortTable.__table__
+    node = ont_id
+    for _ in range(_MAX_DEPTH):
+        source = conn.execute(select(links.c.from_id).where(links.c.to_id == node)).scalar()
+        if source is None:
+            return None
+        olt = conn.execute(select(ports.c.olt_id).where(ports.c.id == source)).scalar()
+        if olt is not None:
+            return str(olt)
+        node = source
+    return None
+
+
+def olt_document(conn: Connection, ont_id: str) -> Document | None:
+    """The document of the OLT that feeds ``ont_id`` (see the module's description), or
+    None when no port reaches it (or there is no such ONT)."""
+    olt_id = olt_of(conn, ont_id)
+    if olt_id is None:
+        return None
+    links = LinkTable.__table__
+    olts = elements_by_ids(conn, "olt", [olt_id])
+    frontier = [p["id"] for p in olts[0]["ports"]]
+    link_ids: list[str] = []
+    nodes: list[str] = []
+    for _ in range(_MAX_DEPTH):
+        if not frontier:
+            break
+        rows = []
+        for start in range(0, len(frontier), 5000):
+            rows += conn.execute(select(links.c.id, links.c.to_id).where(
+                links.c.from_id.in_(frontier[start:start + 5000]))).all()
+        link_ids += [r[0] for r in rows]
+        frontier = [r[1] for r in rows]
+        nodes += frontier
+    doc_links = elements_by_ids(conn, "link", link_ids)
+    splitters = elements_by_ids(conn, "splitter", nodes)
+    onts = elements_by_ids(conn, "ont", nodes)
+    cables = elements_by_ids(conn, "cable", {c for lk in doc_links for c in lk["cables"]})
+    structures = elements_by_ids(conn, "structure", {
+        e["structure"] for e in (*olts, *splitters, *onts)})
+    zones = elements_by_ids(conn, "zone", {s["zone"] for s in structures if s.get("zone")})
+    operators = elements_by_ids(conn, "operator", {olts[0]["operator"]})
+    return {"format": FORMAT, **network_meta(conn), "operators": operators, "zones": zones,
+            "structures": structures, "ducts": [], "cables": _without_routes(cables),
+            "olts": olts, "splitters": splitters, "onts": onts, "links": doc_links,
+            "sites": []}
+
+
+def _without_routes(cables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cables as a budget reads them (attenuation), without routes into ducts the OLT's
+    document does not hold."""
+    return [{**c, "ducts": []} for c in cables]
