@@ -133,6 +133,26 @@ class PendingNetwork:
                         element = {k: v for k, v in element.items() if k != "ports"}
                     self._stored[element["id"]] = (kind, element)
 
+    def kinds(self, ids: Iterable[str]) -> dict[str, str]:
+        """Id → kind after the change of those of ``ids`` that exist (the registry only:
+        no element is read)."""
+        out: dict[str, str] = {}
+        stored = []
+        for ident in ids:
+            if ident in self.changed:
+                kind, element = self.changed[ident]
+                if element is not None:
+                    out[ident] = kind
+            elif ident in self._stored:
+                found = self._stored[ident]
+                if found is not None:
+                    out[ident] = found[0]
+            else:
+                stored.append(ident)
+        registry = ElementTable.__table__
+        out.update(column_where_in(self.conn, registry, ("id", "kind"), "id", stored))
+        return out
+
     def get(self, element_id: str, *, after: bool = True) -> tuple[str, dict[str, Any]] | None:
         """(kind, element) after the change (or as stored), or None when there is none."""
         if after and element_id in self.changed:

@@ -108,13 +108,7 @@ class Region:
             for _, target in references(kind, element):
                 if target not in self.elements:
                     wanted.add(target)
-        self.net.load(i for i in wanted if i not in self.net.changed)
-        out = {}
-        for ident in wanted:
-            found = self.net.get(ident)
-            if found is not None:
-                out[ident] = found[0]
-        return out
+        return self.net.kinds(wanted)
 
 
 def touched_region(net: PendingNetwork, operated: list[tuple[str, str, str]]) -> Region:

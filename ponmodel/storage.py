@@ -838,13 +838,17 @@ def read_elements(
             conditions.append(table.c[column] == value)
     if ids is not None:
         conditions.append(table.c.id.in_(ids))
-    total = conn.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+    by_ids_only = ids is not None and limit is None and not offset and len(conditions) == 1
+    total = None if by_ids_only else conn.execute(
+        select(func.count()).select_from(table).where(*conditions)).scalar_one()
     stmt = select(*table.columns).where(*conditions).order_by(table.c.id).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     result = conn.execute(stmt)
     keys = list(result.keys())
     rows = [dict(zip(keys, row, strict=True)) for row in result]
+    if total is None:  # the elements with these ids: counting them needs no query
+        total = len(rows)
     page = [r["id"] for r in rows] if (limit is not None or ids is not None or conditions) else None
     if kind == "duct":
         return [_duct_element(r) for r in rows], total

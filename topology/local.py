@@ -39,8 +39,8 @@ from ponmodel.storage import elements_by_ids, network_meta
 _MAX_DEPTH = 64
 
 
-def olt_of(conn: Connection, ont_id: str) -> str | None:
-    """The OLT whose port feeds an ONT (walking up its links), or None."""
+def port_of(conn: Connection, ont_id: str) -> tuple[str, str] | None:
+    """(port, OLT) whose tree holds an ONT (walking up its links), or None."""
     links, ports = LinkTable.__table__, PortTable.__table__
     node = ont_id
     for _ in range(_MAX_DEPTH):
@@ -49,19 +49,30 @@ def olt_of(conn: Connection, ont_id: str) -> str | None:
             return None
         olt = conn.execute(select(ports.c.olt_id).where(ports.c.id == source)).scalar()
         if olt is not None:
-            return str(olt)
+            return str(source), str(olt)
         node = source
     return None
 
 
-def olt_document(conn: Connection, ont_id: str) -> Document | None:
+def olt_of(conn: Connection, ont_id: str) -> str | None:
+    """The OLT whose port feeds an ONT, or None."""
+    found = port_of(conn, ont_id)
+    return None if found is None else found[1]
+
+
+def olt_document(conn: Connection, ont_id: str, *, whole_olt: bool = True) -> Document | None:
     """The document of the OLT that feeds ``ont_id`` (see the module's description), or
-    None when no port reaches it (or there is no such ONT)."""
-    olt_id = olt_of(conn, ont_id)
-    if olt_id is None:
+    None when no port reaches it (or there is no such ONT). With ``whole_olt`` False, the
+    OLT holds only the ONT's port and its tree: enough for a budget (not for a capacity,
+    which shares the OLT's uplink)."""
+    found = port_of(conn, ont_id)
+    if found is None:
         return None
+    port_id, olt_id = found
     links = LinkTable.__table__
     olts = elements_by_ids(conn, "olt", [olt_id])
+    if not whole_olt:
+        olts[0]["ports"] = [p for p in olts[0]["ports"] if p["id"] == port_id]
     frontier = [p["id"] for p in olts[0]["ports"]]
     link_ids: list[str] = []
     nodes: list[str] = []

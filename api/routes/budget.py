@@ -156,7 +156,8 @@ def ont_budget_route(cache: CacheDep, conn: ConnectionDep, ont_id: IdPath) -> di
     Right after a write, before the cached network has caught up, it is computed from the
     ONT's OLT alone (:mod:`ponmodel.topology.local`: the same figures, whatever the
     network's size)."""
-    local = None if cache.is_current(conn) else local_document(cache, conn, ont_id)
+    local = None if cache.is_current(conn) else local_document(cache, conn, ont_id,
+                                                                 whole_olt=False)
     if local is not None:
         forest = pack_forest(local)
         result = compute(forest)
@@ -167,12 +168,14 @@ def ont_budget_route(cache: CacheDep, conn: ConnectionDep, ont_id: IdPath) -> di
     return {**ont.as_dict(), "hops": [h.as_dict() for h in hop_losses(forest, result, ont_id)]}
 
 
-def local_document(cache: CacheDep, conn: ConnectionDep, ont_id: str) -> Document | None:
-    """The document of the OLT feeding ``ont_id`` as the caller may read it: None when no
-    port reaches it; :class:`NotFoundError` when it is another operator's."""
+def local_document(cache: CacheDep, conn: ConnectionDep, ont_id: str, *,
+                   whole_olt: bool = True) -> Document | None:
+    """The document of the OLT feeding ``ont_id`` (of its port only, unless ``whole_olt``)
+    as the caller may read it: None when no port reaches it; :class:`NotFoundError` when
+    it is another operator's."""
     from ponmodel.errors import NotFoundError
 
-    local = olt_document(conn, ont_id)
+    local = olt_document(conn, ont_id, whole_olt=whole_olt)
     if local is not None and cache.scope is not None \
             and local["olts"][0]["operator"] != cache.scope:
         raise NotFoundError(kind="ont", element_id=ont_id)

@@ -31,6 +31,7 @@ def test_every_ont_as_the_whole_network_computes_it(name: str) -> None:
     import_document(engine, doc)
     budget, capacity = network_budget(doc), network_capacity(doc)
     olts_seen: dict[str, Any] = {}
+    ports_seen: dict[str, Any] = {}
     with engine.connect() as conn:
         for ont in budget.onts:
             olt = olt_of(conn, ont.id)
@@ -40,6 +41,10 @@ def test_every_ont_as_the_whole_network_computes_it(name: str) -> None:
                 olts_seen[olt] = (network_budget(local), network_capacity(local))
             local_budget, local_capacity = olts_seen[olt]
             assert local_budget.ont(ont.id).as_dict() == ont.as_dict()
+            if ont.port not in ports_seen:
+                ports_seen[ont.port] = network_budget(olt_document(conn, ont.id,
+                                                                   whole_olt=False))
+            assert ports_seen[ont.port].ont(ont.id).as_dict() == ont.as_dict()
             assert local_capacity.ont(ont.id).as_dict() == capacity.ont(ont.id).as_dict()
         assert olt_document(conn, "NO-SUCH-ONT") is None
     assert olts_seen  # the comparison really ran
