@@ -410,22 +410,15 @@ class Recover:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = _WatchedSend(send)
         safe = scope["method"] in SAFE_METHODS
         for attempt in (1, 2):
             try:
                 await self.app(scope, receive if attempt == 1 else _no_body(receive),
-                               watched_send)
+                               watched)
                 return
             except Exception as exc:  # noqa: BLE001 (the last resort: every error)
-                if started:  # the status line has gone: nothing better than closing
+                if watched.started:  # the status line has gone: nothing better than closing
                     raise
                 lost = _connection_lost(exc)
                 if lost and safe and attempt == 1:
@@ -435,6 +428,22 @@ class Recover:
                 response = _unexpected(exc, lost, safe, self.database)
                 await response(scope, receive, send)
                 return
+
+
+class _WatchedSend:
+    """An ASGI ``send`` that remembers whether the response has started (after its status
+    line has gone, an error can only close the connection)."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
 
 
 def _no_body(receive: Receive) -> Callable[[], Awaitable[Message]]:
@@ -505,19 +514,12 @@ class TimeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = _WatchedSend(send)
         limit = self.limit_s(scope["path"])
         try:
-            await asyncio.wait_for(self.app(scope, receive, watched_send), limit)
+            await asyncio.wait_for(self.app(scope, receive, watched), limit)
         except TimeoutError:
-            if started:  # the status line has gone: nothing better than closing
+            if watched.started:  # the status line has gone: nothing better than closing
                 raise
             detail: Any = (f"the request ran longer than its limit of {limit:g} s "
                            "(PONMODEL_REQUEST_TIMEOUT_S / PONMODEL_IMPORT_TIMEOUT_S)")
