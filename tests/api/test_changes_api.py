@@ -16,6 +16,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from ponmodel.document import load_document, read_document
@@ -316,3 +318,35 @@ def test_two_new_links_into_the_last_free_leg_one_wins(tiny: Engine) -> None:
             t.join()
         assert sorted(results) == [200] + [422] * 7
         assert len([lk for lk in export_document(tiny)["links"] if lk["from"] == "SP-01"]) == 8
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(
+    st.sampled_from(["/links/FL-01", "/links/DR-01", "/links/DR-02", "/splitters/SP-01",
+                     "/ports/OLT-01/1/1", "/onts/ONT-03", "/olts/OLT-01"]),
+    st.floats(0.1, 1.0)), min_size=1, max_size=4))
+def test_budgets_after_random_edits_equal_the_exported_networks(sqlite_engine: Engine,
+                                                                edits: Any) -> None:
+    from ponmodel.storage import drop_all, migrate
+
+    drop_all(sqlite_engine)
+    migrate(sqlite_engine)
+    import_document(sqlite_engine, read_document("fixtures/tiny.json"))
+    with admin_client(sqlite_engine) as c:
+        for path, u in edits:
+            changes = {
+                "links": {"length_m": round(50 + 9000 * u, 1), "splices": int(8 * u)},
+                "splitters": {"ratio": [8, 16, 32][int(2.99 * u)]},
+                "ports": {"coexistence_loss_db": round(2 * u, 2)},
+                "onts": {"service": {"down": {"assured_mbps": round(4000 * u),
+                                              "max_mbps": 8000}}},
+                "olts": {"uplink_gbps": round(1 + 20 * u)},
+            }[path.split("/")[1]]
+            assert c.patch(path, json=changes, headers={"If-Match": "*"}).status_code == 200
+        exported = load_document(json.loads(c.get("/export").content))
+        for ont in ("ONT-01", "ONT-02", "ONT-03"):
+            api_budget = c.get(f"/budget/onts/{ont}").json()
+            api_budget.pop("hops")
+            assert api_budget == _ont_budget(exported, ont)
+            assert c.get(f"/capacity/onts/{ont}").json() == _ont_capacity(exported, ont)
