@@ -390,6 +390,403 @@ def serve_cmd(
     )
 
 
+# --------------------------------------------------------------------------- editing
+
+KindArg = Annotated[str, typer.Argument(
+    metavar="KIND", help="The kind of element: ont, link, splitter, port, … (a wrong one lists "
+    "them all).")]
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="The element's id.")]
+DryRunOpt = Annotated[bool, typer.Option(
+    "--dry-run", help="Check everything and write nothing: show each element's fields before "
+    "and after, and every ONT whose budget moves.")]
+VersionOpt = Annotated[int | None, typer.Option(
+    "--version", min=1, help="The version the change is based on: refused (exit 1) when the "
+    "element has changed since.")]
+
+BUDGET_TOLERANCE_DB = 1e-9
+"""Budget figures closer than this are the same (a change elsewhere leaves an ONT's sums
+bit for bit as they were; the tolerance only guards against a repacked forest)."""
+
+
+def _invalid(message: str, as_json: bool) -> NoReturn:
+    """Report invalid input (a bad argument, a file that cannot be read) as one line, exit 2."""
+    from ponmodel.errors import DocumentError, ElementError
+
+    _fail(DocumentError([ElementError("", message)]), as_json)
+
+
+def _read_input(source: str, as_json: bool) -> bytes:
+    """The bytes of a file, or of stdin for ``-`` (exit 2 when it cannot be read)."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        _invalid(f"cannot read {source}: {exc.strerror or exc}", as_json)
+
+
+def _read_json(source: str, as_json: bool) -> Any:
+    """A file (or stdin, ``-``) parsed as JSON (exit 2 when it cannot be read or is not JSON)."""
+    from ponmodel.document import parse_json
+    from ponmodel.errors import DocumentError
+
+    data = _read_input(source, as_json)
+    try:
+        return parse_json(data, source="stdin" if source == "-" else source)
+    except DocumentError as exc:
+        _fail(exc, as_json)
+
+
+def _check_kind(kind: str, as_json: bool) -> None:
+    from ponmodel.changes import KINDS
+
+    if kind not in KINDS:
+        _invalid(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", as_json)
+
+
+def _patches_combined(first: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """One JSON Merge Patch doing what ``first`` then ``then`` do: objects combine member by
+    member, and a ``null`` stays (it still clears the field).
+
+    Examples
+    --------
+    >>> _patches_combined({"service": {"down": {"max_mbps": 5}}, "customer": "A"},
+    ...                   {"service": {"down": {"weight": 2}}, "customer": None})
+    {'service': {'down': {'max_mbps': 5, 'weight': 2}}, 'customer': None}
+    """
+    out = dict(first)
+    for key, value in then.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _patches_combined(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _patch_of_pairs(kind: str, pairs: list[str]) -> dict[str, Any]:
+    """``field=value`` pairs as a JSON Merge Patch: dotted fields nest
+    (``service.down.max_mbps=500``), each value typed by its field as a spreadsheet cell is
+    (:func:`ponmodel.spreadsheet.typed_value`; ``null`` clears).
+
+    Raises
+    ------
+    DocumentError
+        A pair without ``=``, or a field that is no field of ``kind``.
+    """
+    from ponmodel.errors import DocumentError, ElementError
+    from ponmodel.spreadsheet import typed_value
+
+    patch: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        if not equals or not name.strip():
+            raise DocumentError([ElementError("", f"{pair!r} is not field=value")])
+        name = name.strip()
+        value = typed_value(kind, name, text)
+        *parents, last = name.split(".")
+        target = patch
+        for step in parents:
+            if not isinstance(target.get(step), dict):
+                target[step] = {}
+            target = target[step]
+        target[last] = value
+    return patch
+
+
+def _in_what_was_written(exc: Exception, listed: bool) -> Exception:
+    """A document error located in what the user wrote rather than in the change the
+    command built from it, as the API's single-element routes do: ``/0/changes/length_m``
+    → ``/length_m``; for ``add`` of a list, ``/2/element/ratio`` → ``/2/ratio``."""
+    import re
+
+    from ponmodel.errors import DocumentError, ElementError
+
+    if not isinstance(exc, DocumentError):
+        return exc
+
+    def where(pointer: str) -> str:
+        found = re.match(r"/(\d+)/(?:element|changes)(?=/|$)", pointer)
+        if found is None:
+            return pointer
+        return (f"/{found.group(1)}" if listed else "") + pointer[found.end():]
+
+    return DocumentError([ElementError(where(p.pointer), p.message, p.element_id, p.field)
+                          for p in exc.problems], exc.total)
+
+
+def _run_change(operations: Any, database: str | None, *, dry_run: bool, as_json: bool,
+                listed: bool | None = None) -> None:
+    """Apply (or dry-run) a change and print what it did or would do.
+
+    ``listed`` says how the command's input holds its elements, for locating problems in
+    it (None: the input is the change itself, its pointers stand; False: one element;
+    True: a list of elements).
+    """
+    from ponmodel.changes import apply_changes
+    from ponmodel.errors import PonmodelError
+
+    if operations == []:  # apply_changes would raise the revision for nothing
+        _invalid("the change holds no operations", as_json)
+    try:
+        engine = _engine(database)
+        result = apply_changes(engine, operations, dry_run=dry_run)
+        if dry_run:
+            result["budgets"] = _budget_moves(engine, operations)
+    except PonmodelError as exc:
+        _fail(exc if listed is None else _in_what_was_written(exc, listed), as_json)
+    if not dry_run:
+        result.pop("changes")
+    if as_json:
+        _print_json(result)
+    elif dry_run:
+        _print_dry_run(result)
+    else:
+        _print_applied(result)
+
+
+def _ont_budgets(doc: Document) -> dict[str, dict[str, dict[str, Any]]]:
+    """ONT id → direction → its budget (``DirectionBudget.as_dict``) and ``class_ok``."""
+    from ponmodel.topology.budget import DIRECTIONS, network_budget
+
+    return {o.id: {d: {**getattr(o, d).as_dict(), "class_ok": o.class_ok} for d in DIRECTIONS}
+            for o in network_budget(doc).onts}
+
+
+def _budget_moves(engine: Engine, operations: Any) -> list[dict[str, Any]]:
+    """Every ONT and direction whose budget the change moves, ONT ids in order: its figures
+    on the stored network and on the network with the change applied (None for an ONT
+    that appears or disappears)."""
+    from ponmodel.changes import apply_to_document
+    from ponmodel.document import load_document
+    from ponmodel.storage import export_document
+    from ponmodel.topology.budget import DIRECTIONS
+
+    doc = export_document(engine)
+    before = _ont_budgets(doc)
+    after = _ont_budgets(load_document(apply_to_document(doc, operations)))
+    moves = []
+    for ont in sorted(before.keys() | after.keys()):
+        for direction in DIRECTIONS:
+            old = before[ont][direction] if ont in before else None
+            new = after[ont][direction] if ont in after else None
+            if not _same_budget(old, new):
+                moves.append({"ont": ont, "direction": direction, "before": old, "after": new})
+    return moves
+
+
+def _same_budget(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    import math
+
+    if a is None or b is None:
+        return a is b
+    return all(math.isclose(a[k], b[k], rel_tol=0.0, abs_tol=BUDGET_TOLERANCE_DB)
+               if isinstance(a[k], float) else a[k] == b[k] for k in a)
+
+
+def _print_applied(result: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    table = Table(title=f"applied: network revision {result['revision']}")
+    for column in ("op", "kind", "id", "version"):
+        table.add_column(column, justify="right" if column == "version" else "left",
+                         overflow="fold")
+    for e in result["elements"]:
+        table.add_row(e["op"], e["kind"], Text(e["id"]),
+                      "removed" if e["version"] is None else str(e["version"]))
+    console.print(table)
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """An element's fields with nested objects dotted, as ``field=value`` and CSV headers
+    name them (``service.down.max_mbps``).
+
+    Examples
+    --------
+    >>> _flat({"id": "N1", "service": {"down": {"max_mbps": 500.0}}, "tags": {}})
+    {'id': 'N1', 'service.down.max_mbps': 500.0}
+    """
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _shown(value: Any) -> str:
+    """A field's value in a table cell: text as it is, anything else as JSON."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _field_rows(change: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(field, before, after) of one element of a dry run: the fields an update changes,
+    every field a create sets, "removed" for a delete."""
+    if change["op"] == "delete":
+        return [("", "", "removed")]
+    after = _flat(change["after"])
+    if change["op"] == "create":
+        return [(name, "", _shown(v)) for name, v in after.items()
+                if v is not None and name != "id"]
+    before = _flat(change["before"])
+    names = [*after, *(name for name in before if name not in after)]
+    rows = [(name, _shown(before.get(name)), _shown(after.get(name))) for name in names
+            if before.get(name) != after.get(name)]
+    return rows or [("", "", "no field changes")]
+
+
+def _print_dry_run(result: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    table = Table(title=f"dry run, nothing written (network revision {result['revision']})")
+    for column in ("element", "field", "before", "after"):
+        # a dotted field name stays whole (the longest, 26 characters, fits 80 columns)
+        table.add_column(column, overflow="fold", no_wrap=column == "field")
+    for change in result["changes"]:
+        rows = _field_rows(change)
+        element = f"{change['op']} {change['kind']} {change['id']}"
+        for i, (name, old, new) in enumerate(rows):
+            table.add_row(*(Text(cell) for cell in (element if i == 0 else "", name, old, new)),
+                          end_section=i == len(rows) - 1)
+    console.print(table)
+    if not result["budgets"]:
+        console.print("no ONT's budget moves")
+        return
+    budgets = Table(title="ONT budgets that move (dB)")
+    for column in ("ONT", "dir", "loss", "Δ loss", "headroom", "class"):
+        budgets.add_column(column, justify="left" if column in ("ONT", "dir") else "right",
+                           overflow="fold")
+    for move in result["budgets"]:
+        old, new = move["before"], move["after"]
+        budgets.add_row(
+            Text(move["ont"]), move["direction"].removesuffix("stream"),
+            _moved(old, new, "loss_db"),
+            "" if old is None or new is None else f"{new['loss_db'] - old['loss_db']:+.3f}",
+            _moved(old, new, "headroom_db"), _moved(old, new, "class_ok"),
+        )
+    console.print(budgets)
+
+
+def _moved(old: dict[str, Any] | None, new: dict[str, Any] | None, key: str) -> str:
+    """``16.91 → 16.95``, ``— → 16.95`` for an ONT that appears, ``ok → no`` for a verdict."""
+    def one(budget: dict[str, Any] | None) -> str:
+        if budget is None:
+            return "—"
+        value = budget[key]
+        return ("ok" if value else "no") if isinstance(value, bool) else f"{value:.2f}"
+
+    a, b = one(old), one(new)
+    return a if a == b else f"{a} → {b}"
+
+
+@app.command("add")
+def add_cmd(
+    kind: KindArg,
+    source: Annotated[str, typer.Argument(
+        metavar="FILE", help="JSON: one element or a list of them; - for stdin.")],
+    database: DbOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create elements of KIND, each written as the network document writes it (a port
+    also names its olt), all in one change: every one or none (exit 2 naming every
+    problem, 1 when an id is taken)."""
+    _check_kind(kind, as_json)
+    body = _read_json(source, as_json)
+    elements = body if isinstance(body, list) else [body]
+    if not isinstance(body, list | dict) or not elements:
+        _invalid(f"{source} holds no {kind}: give an object or a list of objects", as_json)
+    operations = [{"op": "create", "kind": kind, "element": e} for e in elements]
+    _run_change(operations, database, dry_run=dry_run, as_json=as_json,
+                listed=isinstance(body, list))
+
+
+@app.command("edit")
+def edit_cmd(
+    kind: KindArg,
+    element_id: IdArg,
+    pairs: Annotated[list[str] | None, typer.Argument(
+        metavar="FIELD=VALUE...", help="Fields to change, nested ones dotted "
+        "(service.down.max_mbps=500); null clears a field.", show_default=False)] = None,
+    patch: Annotated[str | None, typer.Option(
+        "--patch", metavar="FILE", help="A JSON Merge Patch object of the fields to change; "
+        "- for stdin. FIELD=VALUE pairs apply over it.")] = None,
+    version: VersionOpt = None,
+    database: DbOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change fields of one element, checked by the network's rules (exit 2 naming every
+    problem; 1 when there is no such element or it changed since --version)."""
+    from ponmodel.errors import DocumentError
+
+    _check_kind(kind, as_json)
+    changes: Any = {}
+    if patch is not None:
+        changes = _read_json(patch, as_json)
+        if not isinstance(changes, dict):
+            _invalid(f"{patch} holds no JSON Merge Patch: an object of the fields to change",
+                     as_json)
+    try:
+        changes = _patches_combined(changes, _patch_of_pairs(kind, pairs or []))
+    except DocumentError as exc:
+        _fail(exc, as_json)
+    if not changes:
+        _invalid("nothing to change: give FIELD=VALUE pairs or --patch", as_json)
+    operation: dict[str, Any] = {"op": "update", "kind": kind, "id": element_id,
+                                 "changes": changes}
+    if version is not None:
+        operation["version"] = version
+    _run_change([operation], database, dry_run=dry_run, as_json=as_json, listed=False)
+
+
+@app.command("remove")
+def remove_cmd(
+    kind: KindArg,
+    element_id: IdArg,
+    version: VersionOpt = None,
+    database: DbOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove one element (an OLT with its ports); refused (exit 1) naming every element
+    that still refers to it: nothing cascades."""
+    _check_kind(kind, as_json)
+    operation: dict[str, Any] = {"op": "delete", "kind": kind, "id": element_id}
+    if version is not None:
+        operation["version"] = version
+    _run_change([operation], database, dry_run=dry_run, as_json=as_json, listed=False)
+
+
+@app.command("apply")
+def apply_cmd(
+    source: Annotated[str, typer.Argument(
+        metavar="FILE", help="The change: a JSON list of operations (the body of POST "
+        "/changes), or with --csv a CSV; - for stdin.")],
+    csv_kind: Annotated[str | None, typer.Option(
+        "--csv", metavar="KIND", help="FILE is a CSV of KIND rows: the document's fields as "
+        "headers (nested ones dotted), an op column (create, update or delete; update when "
+        "absent) and optionally version.")] = None,
+    database: DbOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply a change, all or nothing: each operation creates, updates (a JSON Merge Patch,
+    optionally based on a version) or removes one element. Problems are located in FILE
+    (/2/changes/length_m: operation 2, the CSV's third row)."""
+    from ponmodel.errors import DocumentError
+    from ponmodel.spreadsheet import operations_from_csv
+
+    if csv_kind is None:
+        operations = _read_json(source, as_json)
+    else:
+        _check_kind(csv_kind, as_json)
+        try:
+            operations = operations_from_csv(_read_input(source, as_json), csv_kind)
+        except DocumentError as exc:
+            _fail(exc, as_json)
+    _run_change(operations, database, dry_run=dry_run, as_json=as_json)
+
+
 # --------------------------------------------------------------------------- topology
 
 

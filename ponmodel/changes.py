@@ -34,8 +34,9 @@ change (a rename is a delete and a create).
    an element the change names is located in the change, ``/0/element/ratio``; another
    element by its id and a pointer into it, ``/ratio``).
 5. **Write**: rows, versions (a created element starts at 1, an updated one goes up by
-   one), one network revision, and an audit entry per element (``create``, ``edit`` or
-   ``delete``, with the element before and after).
+   one, an update that changes nothing is not written at all), one network revision, and
+   an audit entry per element (``create``, ``edit`` or ``delete``, with the element
+   before and after).
 
 Concurrency: on PostgreSQL the change locks, in one statement and in id order, the
 registry rows of every element it names and of every element its created or changed
@@ -170,6 +171,8 @@ def parse_operations(raw: Any) -> list[Operation]:
     """
     if not isinstance(raw, list):
         raise DocumentError([ElementError("", "a change is a list of operations")])
+    if not raw:
+        raise DocumentError([ElementError("", "a change holds at least one operation")])
     if len(raw) > MAX_OPERATIONS:
         raise DocumentError([ElementError("", f"a change holds at most {MAX_OPERATIONS:,} "
                                               f"operations, this one {len(raw):,}")])
@@ -182,8 +185,9 @@ def parse_operations(raw: Any) -> list[Operation]:
             continue
         for op in _expanded(parsed):
             if op.id in first_of:
+                where = f"/element{op.within}/id" if op.op == "create" else "/id"
                 problems.append(ElementError(
-                    f"/{i}{'/element' + op.within if op.within else '/id'}",
+                    f"/{i}{where}",
                     f"{op.id!r} is already named by operation {first_of[op.id]}: an element "
                     "appears in one operation of a change", op.id, "id"))
             else:
@@ -400,14 +404,22 @@ def _apply(engine: Engine, operations: list[Operation], actor: Principal, dry_ru
         if total:
             raise DocumentError(_located(problems, region.document(), operations), total)
         written = _checked_elements(checked, operations)
-        result = _result(change, written)
+        unchanged = {o.id for o in operations
+                     if o.op == "update" and written[o.id] == change.before[o.id]}
+        result = _result(change, written, unchanged)
         if dry_run:
             result["revision"] = revision(conn)
             raise _DryRun(result)
+        if len(unchanged) == len(operations):  # nothing to write: no revision either
+            result["revision"] = revision(conn)
+            return result
+        change.operations = [o for o in operations if o.id not in unchanged]
         _write(conn, change, written)
         bump_revision(conn)  # first: each audit entry carries the revision the change made
-        stored = _stored_after(conn, operations)
+        stored = _stored_after(conn, change.operations)
         for item in result["changes"]:
+            if item["id"] in unchanged:
+                continue
             if item["after"] is not None:
                 item["after"] = stored[item["id"]]
             action = {"create": "create", "update": "edit", "delete": "delete"}[item["op"]]
@@ -678,11 +690,13 @@ def _checked_elements(doc: dict[str, Any], operations: list[Operation]
     return {o.id: by_id[o.id] for o in operations if o.op != "delete"}
 
 
-def _result(change: _Change, written: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _result(change: _Change, written: dict[str, dict[str, Any]], unchanged: set[str]
+            ) -> dict[str, Any]:
+    """The answer of a change; an update that changes nothing keeps its version."""
     elements, changes = [], []
     for o in change.operations:
         version = 1 if o.op == "create" else None if o.op == "delete" \
-            else change.versions[o.id] + 1
+            else change.versions[o.id] + (o.id not in unchanged)
         elements.append({"op": o.op, "kind": o.kind, "id": o.id, "version": version})
         changes.append({"op": o.op, "kind": o.kind, "id": o.id, "version": version,
                         "before": change.before.get(o.id), "after": written.get(o.id)})

@@ -63,18 +63,23 @@ _MAX_TREE_DEPTH = 64
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """``target`` with ``patch`` applied as an RFC 7396 JSON Merge Patch (a new value).
+    """``target`` with ``patch`` applied as an RFC 7396 JSON Merge Patch (a new value):
+    objects merge member by member, ``null`` removes a member (an optional field of an
+    element then takes its default, which is null), anything else replaces.
 
     Examples
     --------
-    >>> merge_patch({"a": 1, "s": {"x": 1, "y": 2}}, {"s": {"y": 3}, "a": None})
-    {'a': None, 's': {'x': 1, 'y': 3}}
+    >>> merge_patch({"a": 1, "s": {"x": 1, "y": 2}}, {"s": {"y": 3, "x": None}, "a": None})
+    {'s': {'y': 3}}
     """
-    if not isinstance(patch, dict) or not isinstance(target, dict):
+    if not isinstance(patch, dict):
         return patch
-    merged = dict(target)
+    merged = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        merged[key] = merge_patch(target.get(key), value) if isinstance(value, dict) else value
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
     return merged
 
 

@@ -98,11 +98,25 @@ def typed_value(kind: str, field: str, text: str) -> Any:
     >>> typed_value("ont", "service.down.max_mbps", "500"), typed_value("ont", "customer", "null")
     (500.0, None)
     """
+    from ponmodel.changes import KINDS
+
+    if kind not in KINDS:
+        raise DocumentError([ElementError("", f"kind must be one of {', '.join(KINDS)}, "
+                                              f"got {kind!r}")])
     types = _types_at(kind, field.split("."))
-    if not types or "object" in types:
+    if not types:
         raise DocumentError([ElementError(f"/{field.replace('.', '/')}",
-                                          f"{field!r} is no field of a {kind}", None, field)])
+                                          f"{field!r} is no field of {_a(kind)}", None,
+                                          field)])
+    if "object" in types:
+        raise DocumentError([ElementError(
+            f"/{field.replace('.', '/')}", f"{field!r} of {_a(kind)} holds fields: name one "
+            f"of them ({field}.…)", None, field)])
     return _cell(text, types)
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _cell(text: str, types: set[str]) -> Any:
@@ -165,8 +179,8 @@ def operations_from_csv(data: bytes | str, kind: str) -> list[dict[str, Any]]:
         path = name.split(".")
         types = _types_at(kind, path)
         if not types or "object" in types:
-            problems.append(ElementError(f"/header/{j}", f"column {name!r} is no field of a "
-                                         f"{kind}", None, name))
+            problems.append(ElementError(f"/header/{j}", f"column {name!r} is no field of "
+                                         f"{_a(kind)}", None, name))
         columns.append((name, path, types))
     if "id" not in header:
         problems.append(ElementError("/header", "the CSV needs an id column", None, "id"))

@@ -147,3 +147,24 @@ def test_an_olt_goes_with_its_ports_and_a_customer_leaves_in_one_change(tiny: An
               {"op": "delete", "kind": "ont", "id": "ONT-02"}]
     apply_changes(tiny, change)
     assert export_document(tiny) == apply_to_document(doc, change)
+
+
+def test_an_update_that_changes_nothing_writes_nothing(tiny: Any) -> None:
+    from ponmodel.storage import revision
+
+    before = checksum(tiny)
+    with tiny.connect() as conn:
+        at = revision(conn)
+    result = apply_changes(tiny, [up("link", "DR-01", length_m=150.0)])  # as stored
+    assert result["elements"][0]["version"] == 1
+    assert result["revision"] == at
+    assert checksum(tiny) == before
+    with pytest.raises(DocumentError, match="at least one operation"):
+        apply_changes(tiny, [])
+
+
+def test_null_clears_one_entry_of_a_map(tiny: Any) -> None:
+    apply_changes(tiny, [up("link", "DR-01", attenuation_db_per_km={"1577": 0.3, "1270": 0.3})])
+    apply_changes(tiny, [up("link", "DR-01", attenuation_db_per_km={"1577": None})])
+    link = next(lk for lk in export_document(tiny)["links"] if lk["id"] == "DR-01")
+    assert link["attenuation_db_per_km"] == {"1270": 0.3}
