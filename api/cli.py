@@ -1674,6 +1674,38 @@ def bench_ducts_cmd(
     console.print(table)
 
 
+@bench_app.command("edits")
+def bench_edits_cmd(
+    onts: Annotated[list[int] | None, typer.Option(
+        "--onts", min=1000, help="Network sizes (repeat the option).")] = None,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds per size (median).")] = 25,
+    postgres: Annotated[str | None, typer.Option(
+        help="Scratch PostgreSQL server (default: PONMODEL_TEST_DATABASE_URL).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Median latency of one customer created, one link edited and one removed through
+    the API, and of the ONT budget read after each, per network size and database."""
+    import os
+
+    from ponmodel.api.edits_bench import STEPS, bench_edits, format_table
+
+    sizes = onts or [10_000, 100_000, 1_000_000]
+    url = postgres or os.environ.get("PONMODEL_TEST_DATABASE_URL")
+    say = (lambda _: None) if as_json else (lambda text: console.print(f"[dim]{text}[/]"))
+    results = bench_edits(sizes, rounds=rounds, postgres_url=url, say=say)
+    if as_json:
+        _print_json(results)
+        return
+    table = Table(title=f"edits benchmark: medians of {rounds} rounds, ms")
+    table.add_column("ONTs", justify="right")
+    table.add_column("database")
+    for step in STEPS:
+        table.add_column(step.replace("_", " "), justify="right")
+    for row in format_table(results):
+        table.add_row(*row)
+    console.print(table)
+
+
 @bench_app.command("e2e")
 def bench_e2e_cmd(
     onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 1_000_000,

@@ -89,7 +89,11 @@ def _engine(database: str, postgres_url: str | None) -> Iterator[Any]:
 
 
 def _rounds(engine: Any, doc: dict[str, Any], rounds: int) -> dict[str, float]:
-    from fastapi.testclient import TestClient
+    import warnings
+
+    with warnings.catch_warnings():  # starlette's note on its httpx client: not ours to fix
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
 
     from ponmodel.api.main import create_app
     from ponmodel.keys import create_key
