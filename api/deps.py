@@ -130,10 +130,7 @@ class TopologyCache:
         if self._revision is None or current < self._revision or not self._topologies:
             return None
         changes = element_changes(conn, self._revision, current)
-        if len(changes) != current - self._revision or not all(
-            c["action"] == "edit" and c["kind"] == "ont"
-            and c["before"]["structure"] == c["after"]["structure"] for c in changes
-        ):
+        if not _replayable(changes, current - self._revision):
             return None
         changed = frozenset(
             name for c in changes for name in c["before"].keys() | c["after"].keys()
@@ -151,9 +148,16 @@ class TopologyCache:
         return changed, frozenset(edited)
 
     def is_current(self, conn: Connection) -> bool:
-        """Whether the cached network is the stored one (no write since it was read)."""
+        """Whether the cached network is the stored one, or catches up with it by replaying
+        ONT edits (no rebuild): then a read through it is cheap. False when it was never
+        built or a write of another kind came since (a rebuild would read the network)."""
+        current = revision(conn)
         with self._lock:
-            return self._revision == revision(conn) and (None, None) in self._topologies
+            cached = self._revision
+            if cached is None or (None, None) not in self._topologies or current < cached:
+                return False
+        return cached == current or _replayable(element_changes(conn, cached, current),
+                                                current - cached)
 
     def memo(self, conn: Connection, key: Hashable, compute: Callable[[Topology], T],
              zone: str | None = None, scope: str | None = None,
@@ -231,6 +235,14 @@ class Refresh(Generic[T]):
 
     fields: frozenset[str]
     apply: Callable[[T, Topology, frozenset[str]], T]
+
+
+def _replayable(changes: list[dict[str, Any]], revisions: int) -> bool:
+    """Whether these element changes (one per revision) are ONT edits that leave every
+    tree as it is, which the cache applies in place."""
+    return len(changes) == revisions and all(
+        c["action"] == "edit" and c["kind"] == "ont"
+        and c["before"]["structure"] == c["after"]["structure"] for c in changes)
 
 
 def _kept_after_edits(memo: dict[Hashable, _Memo], changed: frozenset[str],
