@@ -85,10 +85,11 @@ def _fail(exc: Exception, as_json: bool) -> NoReturn:
     """
     from rich.text import Text
 
-    from ponmodel.errors import DocumentError
+    from ponmodel.errors import DocumentError, InvalidRequestError
     from ponmodel.keys import KeyRequestError
 
-    code = EXIT_INVALID if isinstance(exc, DocumentError | KeyRequestError) else EXIT_FAILURE
+    code = (EXIT_INVALID if isinstance(exc, DocumentError | KeyRequestError | InvalidRequestError)
+            else EXIT_FAILURE)
     if as_json:
         body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc).splitlines()[0]}
         if isinstance(exc, DocumentError):

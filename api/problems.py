@@ -21,6 +21,7 @@ from ponmodel.errors import (
     AuthenticationError,
     ConflictError,
     DocumentError,
+    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     PonmodelError,
@@ -142,6 +143,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CatalogError)
     async def _catalog(_: Request, exc: CatalogError) -> JSONResponse:
         return problem(422, "Not in the catalogue", str(exc), kind="/problems/catalogue")
+
+    @app.exception_handler(InvalidRequestError)
+    async def _invalid_value(_: Request, exc: InvalidRequestError) -> JSONResponse:
+        errors = [{"pointer": pointer(*exc.field.split(".")), "field": exc.field,
+                   "message": str(exc)}] if exc.field else []
+        return problem(422, "Invalid value", str(exc), kind="/problems/invalid-value",
+                       errors=errors)
 
     @app.exception_handler(PonmodelError)
     async def _domain(_: Request, exc: PonmodelError) -> JSONResponse:

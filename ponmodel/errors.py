@@ -183,3 +183,23 @@ class StorageError(PonmodelError):
     def __init__(self, message: str, *, reason: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class InvalidRequestError(PonmodelError, ValueError):
+    """A question the library cannot answer as asked: a value breaks its rule.
+
+    The message names the field, the value, the unit and the rule, e.g. ``service.down:
+    assured_mbps 2000 Mbit/s exceeds max_mbps 1000 Mbit/s (assured ≤ max)``. The CLI exits 2
+    on it, the API answers 422 (``/problems/invalid-value``).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in one line.
+    field : str or None
+        The field (or option) at fault.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
