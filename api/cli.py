@@ -1033,12 +1033,14 @@ def check_cmd(
         ("ONTs outside their class window", failing["class"]),
         ("ONTs beyond reach", failing["reach"]),
         ("ONTs beyond the split limit", failing["split"]),
-        ("ports whose budget is ok", summary["ports_budget_ok"]),
+        ("ports in use with every ONT within budget", summary["ports_all_onts_ok"]),
+        ("ports within differential reach and loss", summary["ports_differential_ok"]),
         ("ports admissible both ways", summary["ports_admissible_both_ways"]),
         ("OLT uplinks admissible both ways", summary["olt_uplinks_admissible_both_ways"]),
-        ("10G-symmetric ONTs", summary["ten_g_symmetric_onts"]),
+        ("10G-symmetric ONTs (line and uplink; capacity in `capacity`)",
+         summary["onts_ten_g_symmetric"]),
         ("enterprise ONTs 10G-symmetric",
-         f"{summary['enterprise_ten_g_symmetric']:,} of {summary['enterprise_onts']:,}"),
+         f"{summary['enterprise_onts_ten_g_symmetric']:,} of {summary['enterprise_onts']:,}"),
     ]
     for name, value in rows:
         table.add_row(name, f"{value:,}" if isinstance(value, int) else value)
@@ -1156,7 +1158,7 @@ def capacity_cmd(
         table.add_column(column, justify="left" if column == by else "right")
     for row in report.summary(by):
         down, up = row["down"], row["up"]
-        share = row["ten_g_symmetric_share"]
+        share = row["enterprise_ten_g_symmetric_share"]
         table.add_row(
             str(row[by]), str(row["ports"]), str(row["onts"]),
             f"{down['capacity_mbps']:,.0f} / {up['capacity_mbps']:,.0f}",

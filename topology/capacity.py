@@ -212,7 +212,7 @@ class CapacityReport:
                 }
             row["worst_served_ont"] = worst.id if worst else None
             row["enterprise_onts"] = len(enterprise)
-            row["ten_g_symmetric_share"] = (
+            row["enterprise_ten_g_symmetric_share"] = (
                 sum(o.ten_g_symmetric for o in enterprise) / len(enterprise) if enterprise else None
             )
             out.append(row)

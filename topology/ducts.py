@@ -130,10 +130,15 @@ class OperatorUse:
 
 @dataclass(frozen=True, slots=True)
 class ZoneFill:
-    """Ducts of a zone over their limit, near it, and unused."""
+    """Ducts of a zone over their limit, near it, and unused.
+
+    ``ducts`` counts top-level ducts and ``innerducts`` the innerducts, as every surface
+    does (:mod:`ponmodel.topology.figures`); the id lists hold both.
+    """
 
     id: str
     ducts: int
+    innerducts: int
     over_limit: list[str]
     near_limit: list[str]
     unused: list[str]
@@ -427,7 +432,8 @@ def _zone_fill(doc: Document, rows: list[DuctFill]) -> list[ZoneFill]:
     return [
         ZoneFill(
             id=zone,
-            ducts=len(members[zone]),
+            ducts=sum(r.within is None for r in members[zone]),
+            innerducts=sum(r.within is not None for r in members[zone]),
             over_limit=sorted(r.id for r in members[zone] if r.over_limit),
             near_limit=sorted(r.id for r in members[zone] if r.near_limit),
             unused=sorted(r.id for r in members[zone] if not r.occupants),

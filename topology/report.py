@@ -52,9 +52,10 @@ from datetime import date
 from typing import Any
 
 from ponmodel.document import Document
-from ponmodel.topology.budget import network_budget
+from ponmodel.topology.budget import BudgetReport, network_budget
 from ponmodel.topology.capacity import CapacityReport, network_capacity
 from ponmodel.topology.ducts import DuctReport, duct_fill
+from ponmodel.topology.figures import duct_figures, figures_by_zone
 from ponmodel.topology.upgrade import STATUSES, upgrade_readiness
 
 PLAN = "Plan 310/KH-UBND of 24 November 2025"
@@ -82,13 +83,18 @@ STATUS_KEYS = {
 OVERSUBSCRIPTION_EDGES = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 FILL_SHARE_EDGES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 
+ONT_FIGURES = ("onts", "onts_with_budget", "onts_within_budget", "onts_failing_budget",
+               "onts_negative_headroom")
+"""ONT counts of each zone (:data:`ponmodel.topology.figures.FIGURES`)."""
+
 CSV_COLUMNS = (
     "id", "name", "kind", "district", "sites", "sites_5g", "enterprise_onts",
-    "ten_g_symmetric_onts", "ten_g_symmetric_share", "enterprises", "guaranteed_down_mbps",
+    "enterprise_onts_ten_g_symmetric", "enterprise_ten_g_symmetric_share", "enterprises",
+    "guaranteed_down_mbps",
     "guaranteed_up_mbps", "peak_down_mbps", "peak_up_mbps", "oversubscription_down",
     "gpon_ports", "gpon_ports_in_use", "gpon_ready", "gpon_needs_e1", "gpon_needs_e2",
     "gpon_needs_re_engineering", "duct_metres", "shared_duct_metres", "shared_duct_share",
-    "ducts_over_limit", "gaps",
+    "ducts", "innerducts", "ducts_over_limit", "innerducts_over_limit", *ONT_FIGURES, "gaps",
 )
 """Columns of :func:`report_csv`, one row per zone then a ``total`` row."""
 
@@ -151,6 +157,7 @@ def zone_report(
     generated: date | None = None,
     capacity: CapacityReport | None = None,
     fill: DuctReport | None = None,
+    budget: BudgetReport | None = None,
 ) -> dict[str, Any]:
     """The readiness report of every zone and the city-wide totals against Plan 310.
 
@@ -164,7 +171,7 @@ def zone_report(
         The XGS-PON optics class the GPON ports' readiness is judged with.
     generated : date, optional
         The report's date (default: today).
-    capacity, fill : optional
+    capacity, fill, budget : optional
         Reports already computed for ``doc``.
 
     Returns
@@ -172,7 +179,7 @@ def zone_report(
     dict
         ``{"title", "plan", "year", "due", "generated", "zones": [...], "totals": {...},
         "distributions": {...}}``; each zone has ``id``, ``name``, ``kind``, ``district``,
-        ``sites``, ``sites_5g``, ``enterprise_onts``, ``ten_g_symmetric_share``,
+        ``sites``, ``sites_5g``, ``enterprise_onts``, ``enterprise_ten_g_symmetric_share``,
         ``gpon_ports`` (``total``, ``in_use`` and a count per readiness status),
         ``shared_duct_share``, ``ducts_over_limit`` and the rest described in the module
         docstring, and ``gaps``: ``[{"target", "missing", "of", "text"}]``.
@@ -183,10 +190,11 @@ def zone_report(
         key=lambda z: (KIND_ORDER.index(z["kind"]) if z["kind"] in KIND_ORDER else 9),
     )
     zone_ids = {z["id"] for z in zones_in}
+    budget = budget or network_budget(doc)
     if capacity is None:
-        capacity = network_capacity(doc, budget=network_budget(doc)) if doc.get("onts") else \
-            CapacityReport()
+        capacity = network_capacity(doc, budget=budget) if doc.get("onts") else CapacityReport()
     fill = fill or duct_fill(doc)
+    shared = figures_by_zone(doc, budget, capacity, fill, zones=zone_ids)
     upgrade = upgrade_readiness(doc, optics_class)
 
     sites: dict[str, Counter[str]] = defaultdict(Counter)
@@ -213,12 +221,14 @@ def zone_report(
                                ports_by_zone[z["id"]], ducts_by_zone[z["id"]],
                                over_by_zone.get(z["id"])))
     for row in zones:
+        row.update({k: shared[row["id"]][k] for k in ONT_FIGURES})
         row["gaps"] = _zone_gaps(row, year)
 
     in_zones = [r for r in fill.ducts if set(r.zones) & zone_ids]
     all_enterprise = [o for z in zones_in for o in enterprise[z["id"]]]
     ports_in_zones = [p for z in zones_in for p in ports_by_zone[z["id"]]]
     totals = _totals(zones, all_enterprise, customer, ports_in_zones, in_zones, year)
+    totals.update({k: sum(z[k] for z in zones) for k in ONT_FIGURES})
     used_ports = [p for p in capacity.ports if p.onts and p.zone in zone_ids]
     distributions = {
         "oversubscription_down": _histogram(
@@ -251,27 +261,17 @@ def _gpon_counts(ports: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _duct_figures(rows: list[Any]) -> dict[str, Any]:
-    top = [r for r in rows if r.within is None]
-    # lengths are given to 0.1 m: round the sums so that float noise does not show
-    metres = round(sum((r.length_m for r in top), 0.0), 3)
-    shared = round(sum((r.length_m for r in top if len(r.operators) >= 2), 0.0), 3)
-    over = sorted(r.id for r in rows if r.over_limit)
-    return {
-        "ducts": len(top),
-        "duct_metres": metres,
-        "shared_duct_metres": shared,
-        "shared_duct_share": _share(shared, metres),
-        "ducts_over_limit": len(over),
-        "ducts_over_limit_ids": over,
-    }
+    figures = duct_figures(rows)
+    return {**figures,
+            "shared_duct_share": _share(figures["shared_duct_metres"], figures["duct_metres"])}
 
 
 def _service_figures(onts: list[Any], customer: dict[str, str]) -> dict[str, Any]:
     ten_g = sum(1 for o in onts if o.ten_g_symmetric)
     return {
         "enterprise_onts": len(onts),
-        "ten_g_symmetric_onts": ten_g,
-        "ten_g_symmetric_share": _share(ten_g, len(onts)),
+        "enterprise_onts_ten_g_symmetric": ten_g,
+        "enterprise_ten_g_symmetric_share": _share(ten_g, len(onts)),
         # a customer name is one enterprise within a zone (a name may recur in other zones)
         "enterprises": len({(o.zone, customer[o.id]) for o in onts}),
         "guaranteed_down_mbps": sum(o.down.guaranteed_mbps for o in onts),
@@ -299,6 +299,14 @@ def _zone_row(zone: dict[str, Any], sites: Counter[str], onts: list[Any],
     }
 
 
+def _over_words(figures: dict[str, Any]) -> str:
+    """"3 ducts and 1 innerduct", "1 duct": what is over its limit."""
+    parts = [_plural(figures[key], word) for key, word in
+             (("ducts_over_limit", "duct"), ("innerducts_over_limit", "innerduct"))
+             if figures[key]]
+    return " and ".join(parts)
+
+
 def _gpon_words(g: dict[str, int]) -> str:
     parts = [f"{_n(g[k])} {s if g[k] == 1 else s.replace('needs', 'need')}"
              for s, k in STATUS_KEYS.items() if g[k]]
@@ -313,7 +321,7 @@ def _zone_gaps(row: dict[str, Any], year: int) -> list[dict[str, Any]]:
             "text": f"no 5G site among its {_plural(row['sites'], 'mobile site')} "
                     f"(target: at least one, {_when(TARGET_5G_YEAR, year)})",
         })
-    missing = row["enterprise_onts"] - row["ten_g_symmetric_onts"]
+    missing = row["enterprise_onts"] - row["enterprise_onts_ten_g_symmetric"]
     if missing:
         text = (f"{_n(missing)} of {_plural(row['enterprise_onts'], 'enterprise ONT')} "
                 f"{'is' if missing == 1 else 'are'} not 10G-symmetric "
@@ -322,11 +330,12 @@ def _zone_gaps(row: dict[str, Any], year: int) -> list[dict[str, Any]]:
             text += f"; {_gpon_words(row['gpon_ports'])}"
         gaps.append({"target": "xgs-pon-10g-symmetric", "missing": missing,
                      "of": row["enterprise_onts"], "text": text})
-    if row["ducts_over_limit"]:
+    if row["over_limit_ids"]:
         gaps.append({
-            "target": "duct-fill-limit", "missing": row["ducts_over_limit"], "of": row["ducts"],
-            "text": f"{_plural(row['ducts_over_limit'], 'duct')} over the fill limit: "
-                    f"{', '.join(row['ducts_over_limit_ids'])}",
+            "target": "duct-fill-limit", "missing": len(row["over_limit_ids"]),
+            "of": row["ducts"] + row["innerducts"],
+            "text": f"{_over_words(row)} over the fill limit: "
+                    f"{', '.join(row['over_limit_ids'])}",
         })
     return gaps
 
@@ -340,9 +349,10 @@ def _totals(zones: list[dict[str, Any]], onts: list[Any], customer: dict[str, st
     service = _service_figures(onts, customer)
     gpon = _gpon_counts(ports)
     duct = _duct_figures(ducts)
-    not_ten_g = service["enterprise_onts"] - service["ten_g_symmetric_onts"]
-    zones_none_ten_g = [z for z in zones if z["enterprise_onts"] and not z["ten_g_symmetric_onts"]]
-    zones_below = [z for z in zones if z["enterprise_onts"] > z["ten_g_symmetric_onts"]]
+    not_ten_g = service["enterprise_onts"] - service["enterprise_onts_ten_g_symmetric"]
+    ten_g = "enterprise_onts_ten_g_symmetric"
+    zones_none_ten_g = [z for z in zones if z["enterprise_onts"] and not z[ten_g]]
+    zones_below = [z for z in zones if z["enterprise_onts"] > z[ten_g]]
 
     if without_5g:
         text_5g = (f"{_n(len(without_5g))} of {_plural(n, 'zone')} "
@@ -383,7 +393,7 @@ def _totals(zones: list[dict[str, Any]], onts: list[Any], customer: dict[str, st
             "deadline": TARGET_XGS_PON_YEAR,
             "when": _when(TARGET_XGS_PON_YEAR, year),
             "target": service["enterprise_onts"],
-            "current": service["ten_g_symmetric_onts"],
+            "current": service["enterprise_onts_ten_g_symmetric"],
             "gap": not_ten_g,
             "met": not not_ten_g,
             "unit": "enterprise ONTs",
@@ -396,13 +406,14 @@ def _totals(zones: list[dict[str, Any]], onts: list[Any], customer: dict[str, st
          "of": service["enterprise_onts"], "zones": [z["id"] for z in zones_below],
          "text": text_10g},
     ]
-    if duct["ducts_over_limit"]:
-        over_zones = [z for z in zones if z["ducts_over_limit"]]
+    if duct["over_limit_ids"]:
+        over_zones = [z for z in zones if z["over_limit_ids"]]
+        over = len(duct["over_limit_ids"])
         gaps.append({
-            "target": "duct-fill-limit", "missing": duct["ducts_over_limit"], "of": duct["ducts"],
+            "target": "duct-fill-limit", "missing": over,
+            "of": duct["ducts"] + duct["innerducts"],
             "zones": [z["id"] for z in over_zones],
-            "text": f"{_plural(duct['ducts_over_limit'], 'duct')} "
-                    f"{'is' if duct['ducts_over_limit'] == 1 else 'are'} over the fill limit, "
+            "text": f"{_over_words(duct)} {'is' if over == 1 else 'are'} over the fill limit, "
                     f"in {_names(over_zones)}.",
         })
     return {
@@ -446,7 +457,7 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
         "gpon_needs_re_engineering": g["needs_re_engineering"],
         "gaps": "; ".join(gap["text"] for gap in row.get("gaps", [])),
     })
-    for key in ("ten_g_symmetric_share", "shared_duct_share", "oversubscription_down"):
+    for key in ("enterprise_ten_g_symmetric_share", "shared_duct_share", "oversubscription_down"):
         value = out[key]
         if value is not None:
             out[key] = round(float(value), 6)
@@ -487,15 +498,14 @@ def _figures(report: dict[str, Any]) -> list[tuple[str, Any]]:
     import plotly.graph_objects as go  # plotly is heavy: import it only to draw
 
     zones = report["zones"]
+    share = "enterprise_ten_g_symmetric_share"
     names = [z["name"] for z in zones]
     layout = {"template": "plotly_white", "height": 520,
               "margin": {"l": 10, "r": 30, "t": 60, "b": 10}}
     coverage = go.Figure(go.Bar(
-        x=[100 * (z["ten_g_symmetric_share"] or 0.0) for z in zones], y=names, orientation="h",
-        marker_color=["#1b6e3a" if (z["ten_g_symmetric_share"] or 0) >= 1 else "#d9822b"
-                      for z in zones],
-        text=[_pct(z["ten_g_symmetric_share"]) if z["enterprise_onts"] else "no enterprise ONT"
-              for z in zones],
+        x=[100 * (z[share] or 0.0) for z in zones], y=names, orientation="h",
+        marker_color=["#1b6e3a" if (z[share] or 0) >= 1 else "#d9822b" for z in zones],
+        text=[_pct(z[share]) if z["enterprise_onts"] else "no enterprise ONT" for z in zones],
         textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f} %<extra></extra>",
     ))
@@ -566,12 +576,15 @@ def _table(report: dict[str, Any]) -> str:
             f"<span class='small'>{where}</span></td>"
             f"<td class='l'>{html.escape(KIND_LABEL.get(z['kind'], z['kind']))}</td>"
             f"<td>{z['sites']}</td><td>{five_html}</td><td>{_n(z['enterprise_onts'])}</td>"
-            f"<td>{_fmt_share(z['ten_g_symmetric_share'])}</td><td>{_n(z['enterprises'])}</td>"
+            f"<td>{_fmt_share(z['enterprise_ten_g_symmetric_share'])}</td><td>{_n(z['enterprises'])}</td>"
             f"<td>{z['guaranteed_down_mbps'] / 1000:,.1f} / {z['guaranteed_up_mbps'] / 1000:,.1f}"
             f"</td><td>{z['peak_down_mbps'] / 1000:,.0f}</td>"
             f"<td>{'—' if over is None else f'{over:.1f}×'}</td><td class='nw'>{gpon}</td>"
             f"<td>{_n(z['shared_duct_metres'])} ({_pct(z['shared_duct_share'])})</td>"
-            f"<td>{z['ducts_over_limit']}</td><td class='l small gaps'>{gaps}</td></tr>"
+            f"<td>{z['ducts_over_limit']} of {_n(z['ducts'])}"
+            + (f"<br><span class='small'>innerducts {z['innerducts_over_limit']} of "
+               f"{_n(z['innerducts'])}</span>" if z["innerducts"] else "")
+            + f"</td><td class='l small gaps'>{gaps}</td></tr>"
         )
     return (f"<div class='wide'><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody>"
             "</table></div>")

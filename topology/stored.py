@@ -687,14 +687,15 @@ class NetworkCheck:
                 "any": int((~budget.ok).sum()),
             },
             "worst_headroom_db": float(budget.worst_headroom_db.min()) if len(budget.ok) else None,
-            "ports_budget_ok": sum(p.ok for p in self.ports if p.onts),
+            "ports_differential_ok": sum(p.ok for p in self.ports if p.onts),
+            "ports_all_onts_ok": sum(p.ok and p.onts_ok == p.onts for p in self.ports if p.onts),
             "ports_admissible_both_ways": sum(p.down.admissible and p.up.admissible
                                               for p in used),
             "olt_uplinks_admissible_both_ways": sum(o.down.admissible and o.up.admissible
                                                     for o in cap.olts),
-            "ten_g_symmetric_onts": int(cap.ten_g_symmetric.sum()),
+            "onts_ten_g_symmetric": int(cap.ten_g_symmetric.sum()),
             "enterprise_onts": int(enterprise.sum()),
-            "enterprise_ten_g_symmetric": int((cap.ten_g_symmetric & enterprise).sum()),
+            "enterprise_onts_ten_g_symmetric": int((cap.ten_g_symmetric & enterprise).sum()),
         }
 
 

@@ -11,13 +11,16 @@ embedded in the self-contained HTML file of ``ponmodel view``.
   host takes the worst status of its family and its hover lists them.
 - **PON layer**: each port's tree (port → splitters → ONTs) in a layered tidy layout (leaves
   one unit apart in depth-first order, a parent centred over its first and last child), ports
-  side by side and grouped by OLT; ONTs coloured by their worst-direction budget headroom and
+  side by side and grouped by OLT; ONTs coloured by their budget verdict and headroom and
   shaped by kind; feeder and drop lines drawn per technology (GPON dashed).
 
 Colour rules:
 
-- fill: green below 80 % of the limit, amber from 80 % up to the limit, red over it;
-- headroom (the smaller of the two directions): red below 0 dB, amber below 3 dB, green.
+- fill: the duct report's verdicts (:mod:`ponmodel.topology.ducts`): red over the limit,
+  amber near it (occupied and from 90 % of the limit, ``NEAR_SHARE``), green below;
+- ONTs: red when they fail any check (downstream, upstream, class window, reach or split:
+  exactly the headline's ``onts_failing_budget``), else amber below 3 dB of worst-direction
+  headroom, else green.
 
 A figure is drawn with WebGL (``scattergl``) from :data:`WEBGL_FROM` markers on, with SVG
 below (crisper); never both in one figure.
@@ -26,7 +29,7 @@ Examples
 --------
 >>> headroom_colour(-0.4) == RED, headroom_colour(2.9) == AMBER, headroom_colour(3.0) == GREEN
 (True, True, True)
->>> fill_status(0.30, 0.40), fill_status(0.32, 0.40), fill_status(0.41, 0.40)
+>>> fill_status(0.30, 0.40), fill_status(0.36, 0.40), fill_status(0.41, 0.40)
 ('within', 'near', 'over')
 """
 
@@ -46,15 +49,14 @@ from ponmodel.document import KIND_OF_COLLECTION, Document
 from ponmodel.topology.budget import BudgetReport, hop_losses, network_budget
 from ponmodel.topology.build import Topology
 from ponmodel.topology.capacity import CapacityReport, network_capacity
-from ponmodel.topology.ducts import DuctFill, DuctReport, duct_fill
+from ponmodel.topology.ducts import NEAR_SHARE, DuctFill, DuctReport, duct_fill
+from ponmodel.topology.figures import ont_verdict, zone_figures
 from ponmodel.topology.pack import pack_forest
 
 GREEN = "#2a9d46"
 AMBER = "#f2a100"
 RED = "#d7301f"
 GREY = "#9aa0a6"
-NEAR_SHARE = 0.8
-"""A duct is amber from this share of its fill limit on (the issue's rule)."""
 HEADROOM_AMBER_DB = 3.0
 """An ONT is amber below this worst-direction headroom (the catalogue's design margin)."""
 WEBGL_FROM = 3000
@@ -62,8 +64,8 @@ WEBGL_FROM = 3000
 
 FILL_COLOURS = {"within": GREEN, "near": AMBER, "over": RED}
 FILL_LABELS = {
-    "within": "below 80 % of its fill limit",
-    "near": "80-100 % of its fill limit",
+    "within": f"below {NEAR_SHARE:.0%} of its fill limit",
+    "near": f"occupied, {NEAR_SHARE:.0%}-100 % of its fill limit",
     "over": "over its fill limit",
 }
 OPERATOR_WIDTHS = (1.5, 2.5, 4.5, 6.5)
@@ -178,21 +180,39 @@ def _wrap(text: str, width: int = 72) -> str:
 
 
 def fill_status(fill_ratio: float, limit_ratio: float, over_limit: bool | None = None) -> str:
-    """``within`` (below 80 % of the limit), ``near`` (80 % up to the limit) or ``over``.
+    """``within`` (below ``NEAR_SHARE`` of the limit), ``near`` (from it up to the limit) or
+    ``over``: the duct report's rule (:mod:`ponmodel.topology.ducts`), so that the colour
+    and the report's ``near_limit`` agree.
 
     ``over_limit``, when given, is the duct report's verdict (it compares with a tolerance).
     """
     over = fill_ratio > limit_ratio if over_limit is None else over_limit
     if over:
         return "over"
-    if limit_ratio > 0 and fill_ratio >= NEAR_SHARE * limit_ratio - _EPS:
+    if limit_ratio > 0 and fill_ratio > 0 and fill_ratio >= NEAR_SHARE * limit_ratio - _EPS:
         return "near"
     return "within"
+
+
+def duct_status(d: DuctFill) -> str:
+    """A duct report row's status: its own ``over_limit`` and ``near_limit`` verdicts."""
+    return "over" if d.over_limit else "near" if d.near_limit else "within"
 
 
 def fill_colour(fill_ratio: float, limit_ratio: float) -> str:
     """The colour of a duct's fill against its limit (see :func:`fill_status`)."""
     return FILL_COLOURS[fill_status(fill_ratio, limit_ratio)]
+
+
+def ont_colour(budget: Any) -> str:
+    """An ONT's colour: red when it fails any check (:func:`ponmodel.topology.figures.
+    ont_verdict`), else amber below 3 dB of worst-direction headroom, else green; grey
+    without a budget. Red ONTs are exactly the headline's ``onts_failing_budget``."""
+    if budget is None:
+        return GREY
+    if not budget.ok:
+        return RED
+    return headroom_colour(budget.worst_headroom_db)
 
 
 def headroom_colour(headroom_db: float | None) -> str:
@@ -436,7 +456,7 @@ def _duct_hover(d: DuctFill, family: list[DuctFill], cable_operator: dict[str, s
         f"{_esc(d.from_structure)} → {_esc(d.to_structure)}",
         f"fill {100 * d.fill_ratio:.1f} % · limit {100 * d.limit_ratio:.0f} % "
         f"({d.limit_source}) · "
-        f"{FILL_LABELS[fill_status(d.fill_ratio, d.limit_ratio, d.over_limit)]}",
+        f"{FILL_LABELS[duct_status(d)]}",
         f"occupants: {_esc(occupants)}"
         + (f"; {len(d.innerducts)} innerduct{'s' if len(d.innerducts) > 1 else ''}"
            if d.innerducts else ""),
@@ -452,7 +472,7 @@ def _duct_hover(d: DuctFill, family: list[DuctFill], cable_operator: dict[str, s
         lines.append(f"shared by {len(d.operators)} operator{'s' if len(d.operators) > 1 else ''}"
                      f": {_esc(', '.join(d.operators))}")
     lines.append(f"room for a new cable up to {d.max_new_cable_mm:.1f} mm")
-    if status != fill_status(d.fill_ratio, d.limit_ratio, d.over_limit):
+    if status != duct_status(d):
         lines.append(f"drawn {status}: an innerduct is {FILL_LABELS[status]}")
     return "<br>".join(lines)
 
@@ -519,10 +539,7 @@ def physical_layer(
         fam = family(d.id)
         if operator is not None and operator != d.owner and operator not in d.operators:
             continue
-        status = max(
-            (fill_status(f.fill_ratio, f.limit_ratio, f.over_limit) for f in fam),
-            key=rank.__getitem__,
-        )
+        status = max((duct_status(f) for f in fam), key=rank.__getitem__)
         status_count[status] += 1
         width_class = min(len(d.operators), len(OPERATOR_WIDTHS) - 1)
         (x0, y0), (x1, y1) = pos[d.from_structure], pos[d.to_structure]
@@ -664,7 +681,8 @@ def ont_hover(ont: dict[str, Any], kind: str, budget: Any, capacity: Any,
             f"{arrow} {name} {d.wavelength_nm} nm: loss {fmt_db(d.loss_db)} dB · "
             f"headroom {fmt_db(d.headroom_db)} dB {'✓' if d.ok else '✗'}"
         )
-    verdict = "within budget" if budget.ok else "OUT OF BUDGET: " + _esc(budget.problems[0])
+    verdict = ("within budget (every check)" if budget.ok else
+               f"FAILS ({_esc(ont_verdict(budget))} check): " + _esc("; ".join(budget.problems)))
     lines.append(_wrap(verdict))
     if capacity is not None:
         lines.append(
@@ -840,6 +858,7 @@ def pon_layer(
     ox, oy, oids, otext, ocolour, osymbol = [], [], [], [], [], []
     stray = 0
     tally: Counter[str] = Counter()
+    verdicts: Counter[str] = Counter()
     for o in onts:
         oid = o["id"]
         if oid in layout.x:
@@ -856,8 +875,9 @@ def pon_layer(
         where = zone_of_structure.get(o["structure"])
         if zone is not None and where != zone:
             text += f"<br>(in zone {_esc(where or '—')})"
-        colour = headroom_colour(b.worst_headroom_db if b else None)
+        colour = ont_colour(b)
         tally[colour] += 1
+        verdicts[ont_verdict(b)] += 1
         ox.append(x)
         oy.append(y)
         oids.append(oid)
@@ -894,7 +914,9 @@ def pon_layer(
         "counts": {"ports": len(pids), "splitters": len(sids), "onts": len(oids),
                    "onts_not_connected": stray,
                    "onts_green": tally[GREEN], "onts_amber": tally[AMBER],
-                   "onts_red": tally[RED]},
+                   "onts_red": tally[RED],
+                   "onts_failing_by_check": {k: n for k, n in sorted(verdicts.items())
+                                             if k not in ("ok", "unconnected")}},
         "layout": {
             "xaxis": {"showticklabels": False, "showgrid": False, "zeroline": False},
             "yaxis": {"tickvals": [-d for d in range(max_depth + 1)], "ticktext": depth_labels,
@@ -903,9 +925,13 @@ def pon_layer(
             "annotations": annotations[:60],
         },
         "legend": [
-            {"label": "headroom ≥ 3 dB (worst direction)", "colour": GREEN, "symbol": "circle"},
-            {"label": "headroom 0-3 dB", "colour": AMBER, "symbol": "circle"},
-            {"label": "out of budget (headroom < 0 dB)", "colour": RED, "symbol": "circle"},
+            {"label": "within budget, headroom ≥ 3 dB (worst direction)", "colour": GREEN,
+             "symbol": "circle"},
+            {"label": "within budget, headroom 0-3 dB", "colour": AMBER, "symbol": "circle"},
+            {"label": "fails a check: " + (", ".join(
+                f"{name} {n}" for name, n in sorted(verdicts.items())
+                if name not in ("ok", "unconnected")) or "none"),
+             "colour": RED, "symbol": "circle"},
             *({"label": label, "colour": "#4b5563", "symbol": ONT_SYMBOLS[k]}
               for k, label in ONT_KIND_LABELS.items() if k != "site_backhaul"),
             *({"label": f"{TECH_STYLES[t]['label']} port and fibre",
@@ -925,22 +951,11 @@ def zone_headlines(
 ) -> dict[str, Any]:
     """The zone's headline figures and the cards the side panel shows.
 
-    ONTs count when their structure lies in the zone (the zone's trees may reach further);
-    ducts when either end does.
+    The figures are :func:`ponmodel.topology.figures.zone_figures` (one definition with the
+    CLI, the API and the report), plus the zone's name, its sites and the duct ids over
+    their limit.
     """
     zones = {z["id"]: z for z in doc.get("zones", [])}
-    zone_of_structure = {s["id"]: s.get("zone") for s in doc.get("structures", [])}
-    olt_operator = {o["id"]: o["operator"] for o in doc.get("olts", [])}
-    in_zone = {o["id"] for o in doc.get("onts", [])
-               if zone_of_structure.get(o["structure"]) == zone}
-    onts_b = [o for o in budget.onts if o.id in in_zone
-              and (operator is None or olt_operator.get(o.olt) == operator)]
-    onts_c = [o for o in capacity.onts if o.id in in_zone
-              and (operator is None or olt_operator.get(o.olt) == operator)]
-    enterprise = [o for o in onts_c if o.kind == "enterprise"]
-    ok = sum(o.ok for o in onts_b)
-    ten_g = sum(o.ten_g_symmetric for o in onts_c)
-    ten_g_ent = sum(o.ten_g_symmetric for o in enterprise)
     budget_by_id = {o.id: o for o in budget.onts}
     sites = [s for s in doc.get("sites", []) if s.get("zone") == zone
              and (operator is None or s["operator"] == operator)]
@@ -949,58 +964,51 @@ def zone_headlines(
         1 for s in sites_5g
         if s.get("backhaul_ont") in budget_by_id and budget_by_id[s["backhaul_ont"]].ok
     )
-    duct_rows = [d for d in ducts.ducts if zone in d.zones
-                 and (operator is None or operator == d.owner or operator in d.operators)]
-    over = [d.id for d in duct_rows if d.over_limit]
-    near = [d.id for d in duct_rows if not d.over_limit
-            and fill_status(d.fill_ratio, d.limit_ratio, d.over_limit) == "near"]
-    ports = [p for o in doc.get("olts", []) for p in o.get("ports", [])
-             if zone_of_structure.get(o["structure"]) == zone
-             and (operator is None or o["operator"] == operator)]
-    gpon = sum(1 for p in ports if p["technology"] == "gpon")
-    total = len(onts_b)
+    shared = zone_figures(doc, budget, capacity, ducts, zone=zone, operator=operator)
     figures = {
         "zone": zone,
         "name": zones.get(zone, {}).get("name", zone),
         "operator": operator,
-        "onts": len(in_zone) if operator is None else len(onts_c),
-        "onts_with_budget": total,
-        "onts_within_budget": ok,
-        "onts_ten_g_symmetric": ten_g,
-        "enterprise_onts": len(enterprise),
-        "enterprise_ten_g_symmetric": ten_g_ent,
+        **{k: v for k, v in shared.items() if not k.endswith("_ids")},
         "sites_5g": len(sites_5g),
         "sites_5g_backhaul_ok": sites_5g_ok,
         "sites_4g": sum(1 for s in sites if s.get("generation") == "4g"),
-        "ducts": len(duct_rows),
-        "ducts_over_limit": len(over),
-        "ducts_near_limit": len(near),
-        "over_limit": sorted(over),
-        "ports": len(ports),
-        "gpon_ports": gpon,
+        "over_limit": shared["over_limit_ids"],
     }
-
+    ok, total = figures["onts_within_budget"], figures["onts_with_budget"]
+    ten_g, n_onts = figures["onts_ten_g_symmetric"], figures["onts"]
+    ten_g_ent, n_ent = figures["enterprise_onts_ten_g_symmetric"], figures["enterprise_onts"]
+    over = figures["ducts_over_limit"] + figures["innerducts_over_limit"]
+    near = figures["ducts_near_limit"] + figures["innerducts_near_limit"]
     def state(share: float | None, good: float, fair: float) -> str:
         if share is None:
             return "none"
         return "good" if share >= good else "fair" if share >= fair else "bad"
 
     ok_share = ok / total if total else None
-    ten_share = ten_g / len(onts_c) if onts_c else None
+    ten_share = ten_g / total if total else None
+    failing = figures["onts_failing_budget"]
     cards = [
-        {"key": "onts", "label": "ONTs", "value": f"{figures['onts']:,}",
-         "detail": f"{len(ports)} PON ports, {gpon} GPON", "state": "none"},
+        {"key": "onts", "label": "ONTs", "value": f"{n_onts:,}",
+         "detail": f"{figures['ports']} PON ports, {figures['gpon_ports']} GPON",
+         "state": "none"},
         {"key": "within_budget", "label": "within optical budget",
-         "value": fmt_percent(ok, total), "detail": f"{ok:,} of {total:,} ONTs, both ways",
+         "value": fmt_percent(ok, total),
+         "detail": f"{ok:,} of {total:,} ONTs pass every check; {failing:,} fail "
+                   f"({figures['onts_negative_headroom']:,} with headroom < 0 dB)",
          "state": state(ok_share, 0.95, 0.85)},
-        {"key": "ten_g", "label": "10G-symmetric", "value": fmt_percent(ten_g, len(onts_c)),
-         "detail": f"{ten_g:,} ONTs; enterprise {fmt_percent(ten_g_ent, len(enterprise))}",
+        {"key": "ten_g", "label": "10G-symmetric", "value": fmt_percent(ten_g, total),
+         "detail": f"{ten_g:,} ONTs (line and uplink); enterprise "
+                   f"{fmt_percent(ten_g_ent, n_ent)}",
          "state": state(ten_share, 0.6, 0.3)},
         {"key": "sites_5g", "label": "5G sites", "value": f"{len(sites_5g)}",
          "detail": f"{sites_5g_ok} backhauled within budget · {figures['sites_4g']} 4G sites",
          "state": "good" if sites_5g else "bad"},
-        {"key": "ducts_over", "label": "ducts over fill limit", "value": f"{len(over)}",
-         "detail": f"of {len(duct_rows):,} ducts · {len(near)} at 80-100 %",
+        {"key": "ducts_over", "label": "ducts over fill limit",
+         "value": f"{figures['ducts_over_limit']:,}",
+         "detail": f"of {figures['ducts']:,} ducts; innerducts "
+                   f"{figures['innerducts_over_limit']:,} of {figures['innerducts']:,}; "
+                   f"{near:,} near ({NEAR_SHARE:.0%}-100 %)",
          "state": "good" if not over else "bad"},
     ]
     return {**figures, "cards": cards}

@@ -410,12 +410,14 @@
     var c = data.counts;
     if (data.layer === "pon") {
       return c.ports + " ports \u00b7 " + c.splitters + " splitters \u00b7 " + c.onts +
-        " ONTs (" + c.onts_green + " green, " + c.onts_amber + " amber, " + c.onts_red + " red" +
+        " ONTs (" + c.onts_red + " failing a check, " + c.onts_amber + " within budget under 3 dB, " +
+        c.onts_green + " within budget" +
         (c.onts_not_connected ? ", " + c.onts_not_connected + " not connected" : "") +
         ") \u00b7 drag to pan, wheel to zoom";
     }
-    return c.structures + " structures \u00b7 " + c.ducts + " ducts (" + c.ducts_within +
-      " green, " + c.ducts_near + " amber, " + c.ducts_over + " red)";
+    return c.structures + " structures \u00b7 " + c.ducts + " ducts (" + c.ducts_over +
+      " over their limit or holding an innerduct over it, " + c.ducts_near + " near it, " +
+      c.ducts_within + " within)";
   }
 
   function render(layer, data) {

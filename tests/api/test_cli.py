@@ -294,7 +294,7 @@ def test_check_reads_the_database_and_writes_the_results(db: str, tmp_path: Path
     # tiny.json: three ONTs on one XGS-PON port, each 16.91-16.92 dB, 10.08 dB headroom or
     # more (tests/topology/test_e2e_bench.py has the arithmetic)
     assert (body["onts"], body["onts_ok"], body["ports_in_use"]) == (3, 3, 1)
-    assert body["onts_failing"]["any"] == 0 and body["ten_g_symmetric_onts"] == 3
+    assert body["onts_failing"]["any"] == 0 and body["onts_ten_g_symmetric"] == 3
     assert round(body["worst_headroom_db"], 2) == 10.08
     assert set(body["files"]) == {"onts", "problems", "ports", "olts", "summary"}
     assert all(Path(p).is_file() for p in body["files"].values())

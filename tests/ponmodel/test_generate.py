@@ -505,7 +505,7 @@ def test_hanoi_enterprise_ten_g_share(hanoi_capacity: Any) -> None:
     share = sum(o.ten_g_symmetric for o in enterprise) / len(enterprise)
     assert 0.5 <= share <= 0.95
     rows = {row["zone"]: row for row in hanoi_capacity.summary("zone")}
-    assert rows["sai-dong-b-iz"]["ten_g_symmetric_share"] == 0.0  # GPON-only
+    assert rows["sai-dong-b-iz"]["enterprise_ten_g_symmetric_share"] == 0.0  # GPON-only
 
 
 def _plans(doc: dict[str, Any]) -> dict[tuple[str, str], Counter[tuple[float, ...]]]:

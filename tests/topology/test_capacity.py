@@ -145,7 +145,7 @@ def test_xgs_pon_failing_only_on_its_uplink() -> None:
 def test_xgs_pon_ten_g_symmetric_when_everything_holds() -> None:
     report = network_capacity(network({"A": svc(0, 1000, 10000)}))
     assert report.ont("A").ten_g_symmetric and report.ont("A").reasons == []
-    assert report.summary("zone")[0]["ten_g_symmetric_share"] == 1.0
+    assert report.summary("zone")[0]["enterprise_ten_g_symmetric_share"] == 1.0
 
 
 SERVICE = {"down": {"fixed_mbps": 0.0, "assured_mbps": 100.0, "max_mbps": 1000.0},

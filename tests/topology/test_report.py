@@ -32,6 +32,9 @@ PLAN_BASELINE = {"sites": 180, "sites_5g": 22}
 # NEC chapter 9 table 1: 53 % for one occupant, 31 % for two, 40 % for three or more
 NEC = {1: 0.53, 2: 0.31}
 
+TEN_G = "enterprise_onts_ten_g_symmetric"
+TEN_G_SHARE = "enterprise_ten_g_symmetric_share"
+
 
 @pytest.fixture(scope="module")
 def raw() -> dict[str, Any]:
@@ -94,7 +97,7 @@ def expected(raw: dict[str, Any]) -> dict[str, Any]:
                  and b.downstream.ok and b.upstream.ok and b.class_ok)
         row = out[z]
         row["enterprise_onts"] += 1
-        row["ten_g_symmetric_onts"] += ten_g
+        row["enterprise_onts_ten_g_symmetric"] += ten_g
         row.setdefault("customers", set()).add(ont.get("customer") or ont_id)
         for d in ("down", "up"):
             row[f"guaranteed_{d}_mbps"] += svc(ont_id, d, "fixed_mbps") + svc(ont_id, d,
@@ -131,15 +134,17 @@ def expected(raw: dict[str, Any]) -> dict[str, Any]:
         limit = d.get("max_fill_ratio") or NEC.get(len(diameters), 0.40)
         ends = {zone_of[d["from"]], zone_of[d["to"]]} & set(out)
         shared = len(operators(d["id"])) >= 2
+        # a duct and an innerduct are counted apart (issue 16: one name, one quantity)
+        over_key = "innerducts_over_limit" if d.get("within") else "ducts_over_limit"
         for z in ends:
             if ratio > limit + 1e-12:
-                out[z]["ducts_over_limit"] += 1
+                out[z][over_key] += 1
             if not d.get("within"):
                 out[z]["duct_metres"] += d["length_m"]
                 out[z]["shared_duct_metres"] += d["length_m"] if shared else 0.0
         if ends:
             if ratio > limit + 1e-12:
-                over_total.add(d["id"])
+                over_total.add((over_key, d["id"]))
             if not d.get("within"):
                 metres_total += d["length_m"]
                 shared_total += d["length_m"] if shared else 0.0
@@ -149,8 +154,9 @@ def expected(raw: dict[str, Any]) -> dict[str, Any]:
         "sites_5g": sum(out[z]["sites_5g"] for z in zones),
         "zones_without_5g": [z for z in zones if out[z]["sites_5g"] == 0],
         "enterprise_onts": int(sum(out[z]["enterprise_onts"] for z in zones)),
-        "ten_g_symmetric_onts": int(sum(out[z]["ten_g_symmetric_onts"] for z in zones)),
-        "ducts_over_limit": len(over_total),
+        TEN_G: int(sum(out[z][TEN_G] for z in zones)),
+        "ducts_over_limit": sum(k == "ducts_over_limit" for k, _ in over_total),
+        "innerducts_over_limit": sum(k == "innerducts_over_limit" for k, _ in over_total),
         "duct_metres": metres_total,
         "shared_duct_metres": shared_total,
     }
@@ -163,7 +169,7 @@ def test_zone_rows_in_kind_order_with_the_issue_keys(report: dict[str, Any],
     kinds = [z["kind"] for z in report["zones"]]
     order = ["high_tech_park", "industrial_zone", "industrial_cluster"]
     assert kinds == sorted(kinds, key=order.index)
-    needed = {"id", "kind", "sites", "sites_5g", "enterprise_onts", "ten_g_symmetric_share",
+    needed = {"id", "kind", "sites", "sites_5g", "enterprise_onts", f"{TEN_G_SHARE}",
               "gpon_ports", "shared_duct_share", "ducts_over_limit", "name", "district", "gaps"}
     for row in report["zones"]:
         assert needed <= set(row)
@@ -176,9 +182,9 @@ def test_every_zone_figure_recomputed(report: dict[str, Any], expected: dict[str
         assert row["sites"] == e["sites"], row["id"]
         assert row["sites_5g"] == e["sites_5g"], row["id"]
         assert row["enterprise_onts"] == e["enterprise_onts"], row["id"]
-        assert row["ten_g_symmetric_onts"] == e["ten_g_symmetric_onts"], row["id"]
-        share = e["ten_g_symmetric_onts"] / e["enterprise_onts"] if e["enterprise_onts"] else None
-        assert row["ten_g_symmetric_share"] == pytest.approx(share), row["id"]
+        assert row[TEN_G] == e[TEN_G], row["id"]
+        share = e[TEN_G] / e["enterprise_onts"] if e["enterprise_onts"] else None
+        assert row["enterprise_ten_g_symmetric_share"] == pytest.approx(share), row["id"]
         assert row["enterprises"] == len(e.get("customers", ())), row["id"]
         for key in ("guaranteed_down_mbps", "guaranteed_up_mbps", "peak_down_mbps",
                     "peak_up_mbps"):
@@ -186,6 +192,7 @@ def test_every_zone_figure_recomputed(report: dict[str, Any], expected: dict[str
         assert row["gpon_ports"]["total"] == e["gpon_total"], row["id"]
         assert row["gpon_ports"]["in_use"] == e["gpon_in_use"], row["id"]
         assert row["ducts_over_limit"] == e["ducts_over_limit"], row["id"]
+        assert row["innerducts_over_limit"] == e["innerducts_over_limit"], row["id"]
         assert row["duct_metres"] == pytest.approx(e["duct_metres"]), row["id"]
         assert row["shared_duct_metres"] == pytest.approx(e["shared_duct_metres"]), row["id"]
         share = e["shared_duct_metres"] / e["duct_metres"] if e["duct_metres"] else None
@@ -211,9 +218,9 @@ def test_totals_recomputed_against_the_plan(report: dict[str, Any],
     assert t["zones_without_5g"] == e["zones_without_5g"]
     assert t["zones_with_5g"] == e["zones"] - len(e["zones_without_5g"])
     assert t["enterprise_onts"] == e["enterprise_onts"]
-    assert t["ten_g_symmetric_onts"] == e["ten_g_symmetric_onts"]
-    assert t["ten_g_symmetric_share"] == pytest.approx(
-        e["ten_g_symmetric_onts"] / e["enterprise_onts"])
+    assert t["enterprise_onts_ten_g_symmetric"] == e["enterprise_onts_ten_g_symmetric"]
+    assert t["enterprise_ten_g_symmetric_share"] == pytest.approx(
+        e["enterprise_onts_ten_g_symmetric"] / e["enterprise_onts"])
     assert t["ducts_over_limit"] == e["ducts_over_limit"]
     assert t["shared_duct_share"] == pytest.approx(e["shared_duct_metres"] / e["duct_metres"])
     assert t["baseline"]["sites"] == PLAN_BASELINE["sites"]
@@ -224,7 +231,7 @@ def test_totals_recomputed_against_the_plan(report: dict[str, Any],
     assert (fiveg["deadline"], fiveg["target"], fiveg["gap"]) == (
         2026, e["zones"], len(e["zones_without_5g"]))
     assert (xgs["deadline"], xgs["target"], xgs["gap"]) == (
-        2030, e["enterprise_onts"], e["enterprise_onts"] - e["ten_g_symmetric_onts"])
+        2030, e["enterprise_onts"], e["enterprise_onts"] - e["enterprise_onts_ten_g_symmetric"])
     assert not fiveg["met"] and not xgs["met"]
 
 
@@ -238,7 +245,7 @@ def test_the_gap_sentences(report: dict[str, Any], expected: dict[str, Any],
     assert text.startswith(f"{missing} of {e['zones']} zones have no 5G site")
     assert "due by the end of 2026, this year" in text
     assert text.endswith(", ".join(name[z] for z in e["zones_without_5g"]) + ".")
-    not_ten_g = e["enterprise_onts"] - e["ten_g_symmetric_onts"]
+    not_ten_g = e["enterprise_onts"] - e["enterprise_onts_ten_g_symmetric"]
     text = gaps["xgs-pon-10g-symmetric"]["text"]
     assert text.startswith(f"{not_ten_g:,} of {e['enterprise_onts']:,} enterprise ONTs "
                            f"({100 * not_ten_g / e['enterprise_onts']:.1f}\u00a0%) are not yet "
@@ -273,11 +280,14 @@ def test_csv_columns_and_rows(report: dict[str, Any], expected: dict[str, Any]) 
     rows = list(csv.DictReader(io.StringIO(report_csv(report))))
     assert list(rows[0]) == [
         "id", "name", "kind", "district", "sites", "sites_5g", "enterprise_onts",
-        "ten_g_symmetric_onts", "ten_g_symmetric_share", "enterprises", "guaranteed_down_mbps",
-        "guaranteed_up_mbps", "peak_down_mbps", "peak_up_mbps", "oversubscription_down",
+        "enterprise_onts_ten_g_symmetric", "enterprise_ten_g_symmetric_share", "enterprises",
+        "guaranteed_down_mbps", "guaranteed_up_mbps", "peak_down_mbps", "peak_up_mbps",
+        "oversubscription_down",
         "gpon_ports", "gpon_ports_in_use", "gpon_ready", "gpon_needs_e1", "gpon_needs_e2",
         "gpon_needs_re_engineering", "duct_metres", "shared_duct_metres", "shared_duct_share",
-        "ducts_over_limit", "gaps",
+        "ducts", "innerducts", "ducts_over_limit", "innerducts_over_limit", "onts",
+        "onts_with_budget", "onts_within_budget", "onts_failing_budget", "onts_negative_headroom",
+        "gaps",
     ]
     assert len(rows) == len(report["zones"]) + 1 and rows[-1]["id"] == "total"
     for row in rows[:-1]:

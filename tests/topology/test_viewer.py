@@ -43,12 +43,14 @@ def _trace(layer: dict[str, Any], name: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("fill", "limit", "status"),
     [
+        # the duct report's rule (ducts.NEAR_SHARE = 0.9), so colour and /fill agree
         (0.0, 0.40, "within"),
-        (0.3199, 0.40, "within"),  # 79.98 % of the limit
-        (0.32, 0.40, "near"),  # exactly 80 % of the limit
+        (0.3599, 0.40, "within"),  # 89.98 % of the limit
+        (0.36, 0.40, "near"),  # exactly 90 % of the limit
         (0.40, 0.40, "near"),  # at the limit still fits
         (0.4001, 0.40, "over"),
-        (0.20, 0.25, "near"),  # an override limit (80 % of 25 %)
+        (0.225, 0.25, "near"),  # an override limit (90 % of 25 %)
+        (0.20, 0.25, "within"),  # 80 % of 25 %: amber before issue 16, within now
     ],
 )
 def test_fill_colour_against_the_limit(fill: float, limit: float, status: str) -> None:
@@ -203,10 +205,15 @@ def test_pon_layer_counts_colours_and_shapes() -> None:
     assert sorted(_trace(layer, "ports")["customdata"]) == sorted(ports)
     assert sorted(_trace(layer, "splitters")["customdata"]) == sorted(
         s["id"] for s in topo.doc["splitters"])
-    worst = {o.id: o.worst_headroom_db for o in budget.onts}
+    by_id = {o.id: o for o in budget.onts}
     for oid, colour in zip(onts["customdata"], onts["marker"]["color"], strict=True):
-        assert colour == viewer.headroom_colour(worst[oid])
+        # red is the verdict (any check failing), not only a negative headroom
+        b = by_id[oid]
+        assert colour == (viewer.RED if not b.ok else viewer.headroom_colour(b.worst_headroom_db))
     assert viewer.RED in onts["marker"]["color"]  # the fixture fails some on purpose
+    failing = [o for o in budget.onts if not o.ok]
+    assert layer["counts"]["onts_red"] == len(failing)
+    assert sum(layer["counts"]["onts_failing_by_check"].values()) == len(failing)
     symbol = dict(zip(onts["customdata"], onts["marker"]["symbol"], strict=True))
     kind = {o["id"]: o["kind"] for o in topo.doc["onts"]}
     generation = {s["backhaul_ont"]: s["generation"] for s in topo.doc["sites"]
@@ -271,7 +278,7 @@ def test_ont_hover_has_both_directions_rates_and_the_10g_verdict() -> None:
     assert f"loss {viewer.fmt_db(failing.downstream.loss_db)} dB" in text
     assert f"guaranteed {viewer.fmt_rate(cap.down.guaranteed_mbps)}" in text
     assert f"full load {viewer.fmt_rate(cap.down.full_load_mbps)}" in text
-    assert "10G-symmetric: no (" in text and "OUT OF BUDGET" in text
+    assert "10G-symmetric: no (" in text and "FAILS (" in text
     good = next(o for o in capacity.onts if o.ten_g_symmetric)
     assert "10G-symmetric: yes" in hover[good.id]
 
