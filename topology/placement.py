@@ -1,22 +1,35 @@
 """Where a new customer fits: splitters with a free output whose budget and port still close.
 
 For a new ONT at structure X needing service S, every splitter with a free output (a free
-leg, for a tap splitter) is a candidate. The new drop runs from the splitter's structure to
-X along the ducts (shortest by length; a splitter in X itself gets an in-building drop of
-:data:`IN_BUILDING_DROP_M`), with :data:`DROP_CONNECTORS` connectors. Where no duct joins
-them (a building fed aerially or by a new trench), the drop is estimated at
-:data:`NEW_ROUTE_DETOUR` times the straight line, up to :data:`MAX_NEW_ROUTE_M`, and says so
-(``drop_via_ducts`` false). A candidate qualifies when, with the new ONT's class-default
-optics:
+leg, for a tap splitter) is a candidate. Its new drop, with :data:`DROP_CONNECTORS`
+connectors, is routed from the splitter's structure to X (:func:`route_drops`):
+
+- a splitter in X itself gets an in-building drop of :data:`IN_BUILDING_DROP_M`, no duct,
+  no trench;
+- where the ducts join the two structures, the drop runs along them (shortest by length),
+  no trench;
+- where no duct joins them (a building fed aerially, or duct networks that do not meet),
+  the part that is not in ducts is new trench, between the two structures of the
+  splitter's duct network and of X's that are nearest each other in a straight line,
+  estimated at :data:`NEW_ROUTE_DETOUR` times that straight line (``new_trench_m``); the
+  drop runs in ducts up to the trench and after it. A trench whose straight line exceeds
+  :data:`MAX_NEW_ROUTE_M` is not proposed.
+
+A candidate qualifies when, with the new ONT's class-default optics:
 
 - its budget closes in both directions with the safety margin, within the class window
   (the same kernel and formulas as :mod:`ponmodel.topology.budget`);
 - its distance and split stay within the port's limits;
 - its port stays admissible in both directions with S's guaranteed rate added.
 
-Qualifying candidates are ranked by worst-direction headroom in whole dB (more first; a
-fraction of a dB does not outweigh a shorter drop), then by drop length (shorter first); the
-others are returned with the reason they were refused.
+Qualifying candidates are ranked by what it costs to connect them (:data:`RANKED_BY`): new
+trench metres first (less first: digging costs far more than pulling fibre through an
+existing duct), then drop length (shorter first), then worst-direction headroom (more
+first), then splitter id. A splitter in the customer's own building (20 m, no trench) so
+never ranks behind a multi-km drop; before issue 16 headroom in whole dB came first, and
+on the Hanoi demo the splitter in a factory's own building ranked 13th, behind drops of
+3.0-5.2 km. The others are returned with the reason they were refused. The service is
+checked first (:func:`ponmodel.service.check_service`).
 
 Examples
 --------
@@ -26,22 +39,34 @@ Examples
 >>> service = {"down": {"fixed_mbps": 0, "assured_mbps": 100, "max_mbps": 1000},
 ...            "up": {"fixed_mbps": 0, "assured_mbps": 100, "max_mbps": 1000}}
 >>> result = place(doc, structure_id=doc["onts"][0]["structure"], service=service)
->>> result["candidates"][0]["splitter"] == doc["splitters"][0]["id"]
-True
+>>> best = result["candidates"][0]
+>>> best["splitter"] == doc["splitters"][0]["id"], best["rank"]
+(True, 1)
+
+No duct reaches the building: the drop is a new trench from the cabinet, 1.3 × 123 m:
+
+>>> best["drop_via_ducts"], round(best["new_trench_m"]), best["new_trench"]["from"]
+(False, 160, 'CAB-01')
+>>> result["ranked_by"]
+['new_trench_m', 'drop_length_m', '-worst_headroom_db', 'splitter']
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 import numpy as np
+from numpy.typing import NDArray
 
 from ponmodel import catalog
 from ponmodel.budget import BudgetResult, run_budget
 from ponmodel.document import Document
+from ponmodel.service import check_service
 from ponmodel.topology.budget import compute, port_limits
 from ponmodel.topology.build import Topology, build_topology
 from ponmodel.topology.capacity import CapacityReport, network_capacity
@@ -52,23 +77,62 @@ IN_BUILDING_DROP_M = 20.0
 DROP_CONNECTORS = 2
 """Connectors of a new drop: at the splitter output and at the ONT."""
 MAX_NEW_ROUTE_M = 1000.0
-"""Without a duct route, a splitter farther than this (straight line) is not proposed."""
+"""A new trench longer than this in a straight line is not proposed, metres."""
 NEW_ROUTE_DETOUR = 1.3
-"""Without a duct route, the drop is estimated at this factor times the straight line."""
+"""A new trench is estimated at this factor times its straight line (streets, not crows)."""
 EARTH_RADIUS_M = 6_371_008.8
 
 
-def _straight_m(coordinates: dict[str, tuple[float, float]], a: str, b: str) -> float:
-    """Great-circle distance between two structures, metres (haversine, mean Earth radius)."""
-    lon1, lat1 = map(math.radians, coordinates[a])
-    lon2, lat2 = map(math.radians, coordinates[b])
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+RANKED_BY = ["new_trench_m", "drop_length_m", "-worst_headroom_db", "splitter"]
+"""The candidates' order: each field ascending, ``-`` for descending (issue 16, item 5)."""
 
 
-def drop_routes(topo: Topology, structure_id: str) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """Shortest duct distance (m) and duct route from every structure to ``structure_id``."""
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """How a new drop from a splitter's structure reaches the customer's structure.
+
+    Attributes
+    ----------
+    length_m : float
+        Length of the drop: ducts + new trench (at least :data:`IN_BUILDING_DROP_M`).
+    new_trench_m : float
+        Metres of new trench (0 when the ducts join the two structures).
+    ducts : list of str
+        Ducts the drop runs in, from the splitter's side to the customer's.
+    trench : tuple of (str, str) or None
+        The structures the new trench joins (the splitter's side first), None without one.
+    trench_straight_m : float
+        The straight line the trench is estimated from, metres (0 without one).
+    """
+
+    length_m: float
+    new_trench_m: float
+    ducts: list[str]
+    trench: tuple[str, str] | None = None
+    trench_straight_m: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The drop's fields of a candidate."""
+        trench = None if self.trench is None else {
+            "from": self.trench[0], "to": self.trench[1], "straight_m": self.trench_straight_m}
+        return {"drop_length_m": self.length_m, "new_trench_m": self.new_trench_m,
+                "drop_via_ducts": self.trench is None, "drop_ducts": self.ducts,
+                "new_trench": trench}
+
+
+def _nearest_pair(a: NDArray[np.float64], b: NDArray[np.float64]) -> tuple[int, int, float]:
+    """The nearest pair of structures ``a[i]``, ``b[j]`` (rows of [lon, lat], degrees) and
+    their great-circle distance, metres (haversine, mean Earth radius; ties: first i, j)."""
+    lon1, lat1 = np.radians(a[:, 0])[:, None], np.radians(a[:, 1])[:, None]
+    lon2, lat2 = np.radians(b[:, 0])[None, :], np.radians(b[:, 1])[None, :]
+    h = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    i, j = np.unravel_index(int(np.argmin(h)), h.shape)  # the distance grows with h
+    return int(i), int(j), float(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(min(h[i, j], 1.0))))
+
+
+def duct_graph(topo: Topology) -> nx.Graph:
+    """Structures joined by their shortest top-level duct (``length_m``, ``duct``)."""
     graph = nx.Graph()
     for a, b, key, data in topo.physical.edges(keys=True, data=True):
         if data.get("within") is not None:
@@ -76,15 +140,82 @@ def drop_routes(topo: Topology, structure_id: str) -> tuple[dict[str, float], di
         length = float(data["length_m"])
         if not graph.has_edge(a, b) or graph[a][b]["length_m"] > length:
             graph.add_edge(a, b, length_m=length, duct=key)
+    return graph
+
+
+def _ducts(graph: nx.Graph, path: list[Any]) -> list[str]:
+    return [graph[u][v]["duct"] for u, v in zip(path, path[1:], strict=False)]
+
+
+def route_drops(topo: Topology, structure_id: str, targets: Iterable[str],
+                coordinates: Mapping[str, tuple[float, float]]) -> dict[str, Drop]:
+    """The new drop from each of ``targets`` (splitters' structures) to ``structure_id``.
+
+    In the same structure: :data:`IN_BUILDING_DROP_M`, no trench. Joined by ducts: the
+    shortest duct route. Otherwise: ducts from the target to the structure of its duct
+    network nearest (straight line) to one of ``structure_id``'s duct network, a new trench
+    of :data:`NEW_ROUTE_DETOUR` × that straight line between them, and ducts from there on.
+    A target whose trench would exceed :data:`MAX_NEW_ROUTE_M` in a straight line is
+    returned with an infinite length and no ducts; the caller refuses it.
+
+    Parameters
+    ----------
+    topo : Topology
+        The network's graphs.
+    structure_id : str
+        The customer's structure.
+    targets : iterable of str
+        Structures to route from.
+    coordinates : mapping
+        Structure id → (lon, lat), degrees.
+    """
+    graph = duct_graph(topo)
     source = ("structure", structure_id)
-    if source not in graph:
-        return {structure_id: 0.0}, {structure_id: []}
-    lengths, paths = nx.single_source_dijkstra(graph, source, weight="length_m")
-    routes = {
-        node[1]: [graph[u][v]["duct"] for u, v in zip(path, path[1:], strict=False)][::-1]
-        for node, path in paths.items()
-    }
-    return {node[1]: float(d) for node, d in lengths.items()}, routes
+    if source in graph:
+        to_customer, paths = nx.single_source_dijkstra(graph, source, weight="length_m")
+    else:
+        to_customer, paths = {source: 0.0}, {source: [source]}
+    near = sorted(to_customer, key=lambda node: node[1])  # the customer's duct network
+    near_xy = np.array([coordinates[node[1]] for node in near], dtype=np.float64)
+    networks: list[list[Any]] = []
+    component: dict[Any, int] = {}
+    via_trench: dict[Any, tuple[Any, Any, float, dict[Any, float], dict[Any, list[Any]]]] = {}
+    out: dict[str, Drop] = {}
+    for target in sorted(set(targets)):
+        node = ("structure", target)
+        if target == structure_id:
+            out[target] = Drop(IN_BUILDING_DROP_M, 0.0, [])
+            continue
+        if node in to_customer:
+            out[target] = Drop(float(to_customer[node]), 0.0, _ducts(graph, paths[node][::-1]))
+            continue
+        if not networks:
+            networks = [sorted(nodes, key=lambda n: n[1])
+                        for nodes in nx.connected_components(graph)]
+            component = {n: i for i, nodes in enumerate(networks) for n in nodes}
+        key: Any = component.get(node, node)  # a structure without ducts: its own network
+        if key not in via_trench:
+            far = networks[component[node]] if node in component else [node]
+            far_xy = np.array([coordinates[n[1]] for n in far], dtype=np.float64)
+            # the nearest pair; ties (structures at one place) go to the first ids
+            i, j, straight_m = _nearest_pair(far_xy, near_xy)
+            start = far[i]
+            if start in graph and straight_m <= MAX_NEW_ROUTE_M:
+                from_start, start_paths = nx.single_source_dijkstra(graph, start,
+                                                                   weight="length_m")
+            else:  # no ducts on the splitter's side, or too far to be proposed
+                from_start, start_paths = {start: 0.0}, {start: [start]}
+            via_trench[key] = (start, near[j], straight_m, from_start, start_paths)
+        start, end, straight_m, from_start, start_paths = via_trench[key]
+        trench_m = straight_m * NEW_ROUTE_DETOUR
+        if straight_m > MAX_NEW_ROUTE_M:
+            out[target] = Drop(math.inf, trench_m, [], (start[1], end[1]), straight_m)
+            continue
+        length = float(from_start[node]) + trench_m + float(to_customer[end])
+        ducts = _ducts(graph, start_paths[node][::-1]) + _ducts(graph, paths[end][::-1])
+        out[target] = Drop(max(length, IN_BUILDING_DROP_M), trench_m, ducts,
+                           (start[1], end[1]), straight_m)
+    return out
 
 
 def place(
@@ -117,19 +248,28 @@ def place(
     Returns
     -------
     dict
-        ``structure``, ``candidates`` (qualifying, ranked) and ``refused`` (with ``reason``).
+        ``structure``, ``service``, ``ranked_by`` (:data:`RANKED_BY`), ``candidates``
+        (qualifying, best first) and ``refused`` (with ``reason``, by splitter id). Each
+        candidate has its ``rank`` (1 first), the drop (``drop_length_m``,
+        ``new_trench_m``, ``drop_via_ducts``, ``drop_ducts`` from the splitter's side,
+        ``new_trench``: ``from``, ``to``, ``straight_m`` or None), the budget both ways
+        (``downstream``, ``upstream``, ``worst_headroom_db``, ``class_ok``), ``distance_m``,
+        ``split`` and the port's guaranteed load after it.
 
     Raises
     ------
+    InvalidRequestError
+        ``service`` breaks a rule (:func:`ponmodel.service.check_service`), e.g. assured
+        above max; ``field`` names it (``service.down.assured_mbps``).
     NotFoundError
         ``structure_id`` is not a structure.
     """
+    check_service(service)
     topo = topology or build_topology(doc)
     topo.element(structure_id, "structure")
     forest = forest or pack_forest(doc)
     result = result or compute(forest)
     capacity = capacity or network_capacity(doc, forest=forest)
-    distances, routes = drop_routes(topo, structure_id)
     structure_of = {s["id"]: s["structure"] for s in doc.get("splitters", [])}
     coordinates = {s["id"]: (s["lon"], s["lat"]) for s in doc.get("structures", [])}
     used_legs: dict[str, list[str | None]] = defaultdict(list)
@@ -142,7 +282,7 @@ def place(
     guaranteed = {d: service[d].get("fixed_mbps", 0.0) + service[d].get("assured_mbps", 0.0)
                   for d in ("down", "up")}
     splitters = {s["id"]: s for s in doc.get("splitters", [])}
-    rows: list[dict[str, Any]] = []
+    free: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for splitter_id, splitter in splitters.items():
         node = forest.index_of.get(splitter_id)
@@ -159,20 +299,20 @@ def place(
         if leg is False:
             refused.append({**base, "reason": f"no free output (1:{splitter['ratio']} all used)"})
             continue
-        if splitter["structure"] in distances:
-            drop_m = distances[splitter["structure"]] or IN_BUILDING_DROP_M
-            via_ducts = True
-        else:
-            straight = _straight_m(coordinates, splitter["structure"], structure_id)
-            if straight > MAX_NEW_ROUTE_M:
-                refused.append({**base, "reason": "no duct route to the customer's structure, "
-                                f"and {straight:,.0f} m away in a straight line"})
-                continue
-            drop_m = max(straight * NEW_ROUTE_DETOUR, IN_BUILDING_DROP_M)
-            via_ducts = False
-        rows.append({**base, "leg": leg, "node": node, "p": p, "drop_length_m": drop_m,
-                     "drop_via_ducts": via_ducts,
-                     "drop_ducts": routes.get(splitter["structure"], [])})
+        free.append({**base, "leg": leg, "node": node, "p": p})
+    drops = route_drops(topo, structure_id, (row["structure"] for row in free), coordinates)
+    rows: list[dict[str, Any]] = []
+    for row in free:
+        drop = drops[row["structure"]]
+        if drop.trench is not None and drop.trench_straight_m > MAX_NEW_ROUTE_M:
+            base = {k: v for k, v in row.items() if k not in ("leg", "node", "p")}
+            start, end = drop.trench
+            refused.append({**base, "reason": "no duct route to the customer's structure, and "
+                            f"a new trench would be {drop.trench_straight_m:,.0f} m in a "
+                            f"straight line (from {start} to {end}; at most "
+                            f"{MAX_NEW_ROUTE_M:,.0f} m is proposed)"})
+            continue
+        rows.append({**row, **drop.as_dict()})
     checked = _check(forest, result, rows, splitters)
     candidates = []
     for row, figures in zip(rows, checked, strict=True):
@@ -198,12 +338,19 @@ def place(
             refused.append({**out, "reason": "; ".join(reasons)})
         else:
             candidates.append(out)
-    candidates.sort(
-        key=lambda c: (-math.floor(c["worst_headroom_db"]), c["drop_length_m"], c["splitter"])
-    )
+    candidates.sort(key=rank_key)
+    for rank, candidate in enumerate(candidates, start=1):
+        candidate["rank"] = rank
     refused.sort(key=lambda c: c["splitter"])
-    return {"structure": structure_id, "service": service, "candidates": candidates,
-            "refused": refused}
+    return {"structure": structure_id, "service": service, "ranked_by": list(RANKED_BY),
+            "candidates": candidates, "refused": refused}
+
+
+def rank_key(candidate: Mapping[str, Any]) -> tuple[float, float, float, str]:
+    """A candidate's place in the ranking (:data:`RANKED_BY`): new trench metres, drop
+    length, minus worst-direction headroom, splitter id; the smallest first."""
+    return (candidate["new_trench_m"], candidate["drop_length_m"],
+            -candidate["worst_headroom_db"], candidate["splitter"])
 
 
 def _free_leg(splitter: dict[str, Any], used: list[str | None]) -> str | None | bool:

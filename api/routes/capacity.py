@@ -11,6 +11,7 @@ from ponmodel.api.deps import CacheDep, ConnectionDep, Refresh
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.api.routes.budget import budget_report, forest_layers, local_document
 from ponmodel.elements import LinkCreate, OntCreate, RateMbps, Service
+from ponmodel.service import check_service
 from ponmodel.topology.build import Topology
 from ponmodel.topology.capacity import (
     ONT_FIELDS_READ,
@@ -147,7 +148,9 @@ class ServiceRequest(BaseModel):
 
 
 class PlacementRequest(BaseModel):
-    """A new customer: where, what service, optionally which operator."""
+    """A new customer: where, what service, optionally which operator. The service's rules
+    across fields (assured ≤ max, fixed + assured ≤ max) are checked by the library
+    (:func:`ponmodel.service.check_service`): 422 ``/problems/invalid-value``."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     structure: str = Field(min_length=1, description="Structure of the new customer.")
@@ -159,13 +162,15 @@ class PlacementRequest(BaseModel):
 @router.post("/placement", name="placement")
 def placement_route(cache: CacheDep, conn: ConnectionDep, body: PlacementRequest) -> dict[str, Any]:
     """Every splitter with a free output whose budget (with the new drop routed along the
-    ducts) closes both ways with the margin and whose port stays admissible, best first."""
+    ducts) closes both ways with the margin and whose port stays admissible, cheapest to
+    connect first: new trench metres, then drop length, then headroom."""
     zone = body.zone
-
+    service = body.service.model_dump()
+    check_service(service)  # 422 /problems/invalid-value before any layer is built
     forest, result = forest_layers(cache, conn, zone)
     capacity = _report(cache, conn, zone)
     topo = cache.get(conn, zone)
-    return place(topo.doc, structure_id=body.structure, service=body.service.model_dump(),
+    return place(topo.doc, structure_id=body.structure, service=service,
                  operator=body.operator, topology=topo, forest=forest, result=result,
                  capacity=capacity)
 
