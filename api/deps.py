@@ -6,17 +6,24 @@ import copy
 import dataclasses
 import gc
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
+from fastapi._compat import field_annotation_is_sequence
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
+from starlette.routing import BaseRoute
 
 from ponmodel.access import Principal
 from ponmodel.api.limits import NO_KEY_MESSAGE
+from ponmodel.api.problems import ProblemError
 from ponmodel.audit import element_changes
+from ponmodel.document import pointer
 from ponmodel.errors import AuthenticationError
 from ponmodel.scope import redact
 from ponmodel.storage import export_with, read_snapshot, revision
@@ -337,18 +344,82 @@ def get_topology(cache: CacheDep, conn: ConnectionDep) -> Topology:
 TopologyDep = Annotated[Topology, Depends(get_topology)]
 
 
-LIST_QUERY_PARAMETERS = frozenset({"element"})
-"""Query parameters that take several values (``/impact?element=D1&element=D2``)."""
+@dataclass(frozen=True, slots=True)
+class QueryParameters:
+    """The query parameters a route declares (its own and its dependencies'), by the name
+    a client sends (the alias: ``class``, ``from``), and those of them that take several
+    values (``/impact?element=D1&element=D2``)."""
+
+    accepted: frozenset[str]
+    several: frozenset[str]
 
 
-async def single_valued_query(request: Request) -> None:
-    """Refuse a query parameter given more than once where it takes one value (a silent
-    'last one wins' would hide a client's mistake)."""
-    from fastapi import HTTPException
+def query_parameters_of(dependant: Dependant) -> QueryParameters:
+    """The query parameters a route declares, read from its dependency tree ``dependant``
+    (what FastAPI parses and OpenAPI describes; a query model, ``Annotated[Filters,
+    Query()]``, stands for its fields)."""
+    accepted: set[str] = set()
+    several: set[str] = set()
+    pending = [dependant]
+    while pending:
+        dependant = pending.pop()
+        pending.extend(dependant.dependencies)
+        for param in dependant.query_params:
+            annotation = param.field_info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                fields = [(f.alias or name, f.annotation)
+                          for name, f in annotation.model_fields.items()]
+            else:
+                fields = [(param.alias, annotation)]
+            for name, annotation in fields:
+                accepted.add(name)
+                # FastAPI's own test for a parameter it reads with getlist
+                if field_annotation_is_sequence(annotation):
+                    several.add(name)
+    return QueryParameters(frozenset(accepted), frozenset(several))
 
+
+def declared_query_parameters(routes: Sequence[BaseRoute]) -> dict[int, QueryParameters]:
+    """The query parameters of every API route, by ``id(route)`` of the route a request
+    matches (``scope["route"]``; a route is not hashable): computed once when the app is
+    built, with the dependencies its routers add, and read by :func:`checked_query`."""
+    return {id(c.original_route): query_parameters_of(c.dependant)
+            for c in iter_route_contexts(routes) if isinstance(c.original_route, APIRoute)}
+
+
+async def checked_query(request: Request) -> None:
+    """Refuse a query parameter the route does not declare (an unknown one silently
+    ignored answers another question than the client asked: ``/shared-risk?zone=Z`` was
+    the whole network's) and one given more than once where it takes one value (a silent
+    'last one wins' would hide a client's mistake). Both 422, each parameter located at
+    ``/query/<name>``."""
     params = request.query_params
-    for name in params:
-        count = len(params.getlist(name))
-        if count > 1 and name not in LIST_QUERY_PARAMETERS:
-            raise HTTPException(422, f"query parameter {name!r} is given {count} times; "
-                                     "it takes one value")
+    if not params:
+        return
+    route = request.scope["route"]
+    known: dict[int, QueryParameters] = request.app.state.query_parameters
+    declared = known.get(id(route))
+    if declared is None:  # a route added after the app was built (tests)
+        declared = known[id(route)] = query_parameters_of(route.dependant)
+    unknown = [name for name in params if name not in declared.accepted]
+    if unknown:
+        accepts = (f"it accepts {', '.join(map(repr, sorted(declared.accepted)))}"
+                   if declared.accepted else "it takes no query parameter")
+        names = ", ".join(map(repr, unknown))
+        detail = (f"unknown query parameter{'s' if len(unknown) > 1 else ''} {names} for "
+                  f"{request.method} {route.path}; {accepts}")
+        raise ProblemError(422, "Unknown query parameter", detail,
+                           kind="/problems/unknown-parameter", errors=[
+                               {"pointer": pointer("query", name), "field": name,
+                                "message": f"unknown query parameter {name!r}; {accepts}"}
+                               for name in unknown])
+    repeated = [(name, len(params.getlist(name))) for name in params
+                if name not in declared.several and len(params.getlist(name)) > 1]
+    if repeated:
+        messages = [f"query parameter {name!r} is given {count} times; it takes one value"
+                    for name, count in repeated]
+        raise ProblemError(422, "Repeated query parameter", "; ".join(messages),
+                           kind="/problems/repeated-parameter", errors=[
+                               {"pointer": pointer("query", name), "field": name,
+                                "message": message}
+                               for (name, _), message in zip(repeated, messages, strict=True)])

@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ponmodel.access import LOOPBACK_VIEWER, Principal
-from ponmodel.api.problems import problem, storage_problem
+from ponmodel.api.problems import http_kind, problem, storage_problem
 from ponmodel.document import parse_json
 from ponmodel.errors import AuthenticationError, DocumentError
 from ponmodel.settings import Settings
@@ -277,8 +277,7 @@ class Gate:
                     capped = await _checked_json(capped)
                 except HTTPException as exc:
                     await problem(exc.status_code, _status_title(exc.status_code),
-                                  str(exc.detail), kind=_BODY_KINDS.get(exc.status_code,
-                                                                        "about:blank"),
+                                  str(exc.detail), kind=http_kind(exc.status_code),
                                   headers=exc.headers)(scope, receive, send)
                     return
                 except DocumentError as exc:
@@ -291,9 +290,6 @@ class Gate:
             await self.app(scope, capped, send)
         finally:
             self.admission.leave(key)
-
-
-_BODY_KINDS = {408: "/problems/body-timeout", 413: "/problems/body-too-large"}
 
 
 def _status_title(status: int) -> str:

@@ -20,7 +20,12 @@ from sqlalchemy import Engine
 
 from ponmodel import __version__
 from ponmodel.api import problems
-from ponmodel.api.deps import TopologyCache, get_principal, single_valued_query
+from ponmodel.api.deps import (
+    TopologyCache,
+    checked_query,
+    declared_query_parameters,
+    get_principal,
+)
 from ponmodel.api.limits import Admission, Gate, Recover, TimeLimit
 from ponmodel.api.routes import (
     audit,
@@ -54,7 +59,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings.database_url, max_connections=max(MAX_CONNECTIONS, 2 * settings.max_in_flight))
     migrate(engine)
     app = FastAPI(
-        dependencies=[Depends(single_valued_query)],
+        dependencies=[Depends(checked_query)],
         title="ponmodel",
         version=__version__,
         summary="XGS-PON fibre network inventory and capacity modeller.",
@@ -84,6 +89,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router, dependencies=keyed)
     app.include_router(documents.router)  # import: admin; export: scoped (per route)
     app.include_router(viewer.router)  # its data routes read through the scoped cache
+    # what each route accepts in its query string, read once (deps.checked_query)
+    app.state.query_parameters = declared_query_parameters(app.routes)
     app.add_middleware(TimeLimit, settings=settings)
     app.add_middleware(Recover, database=database_name(engine))
     # outermost: who is asking, a share of the in-flight limit, then the body (api/limits.py)

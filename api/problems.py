@@ -44,7 +44,8 @@ class ElementProblem(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details, the body of every error response."""
 
-    type: str = Field(default="about:blank", description="URI naming the problem type.")
+    type: str = Field(description="URI naming the problem type: one of ``/problems/…`` "
+                      "(the README's table lists them), never ``about:blank``.")
     title: str
     status: int
     detail: str
@@ -80,16 +81,59 @@ PRECONDITION_RESPONSES: dict[int | str, dict[str, Any]] = {
 """Responses of the writes that take ``If-Match`` (RFC 9110, RFC 6585)."""
 
 
+HTTP_KINDS: dict[int, str] = {
+    400: "/problems/bad-request",
+    404: "/problems/no-such-path",
+    405: "/problems/method-not-allowed",
+    408: "/problems/body-timeout",
+    412: "/problems/precondition-failed",
+    413: "/problems/body-too-large",
+    422: "/problems/invalid-request",
+    428: "/problems/precondition-required",
+}
+"""The type of a problem raised as a plain HTTP exception, by status: Starlette's own (404
+no route matches the path, 405), the body's limits (408, 413) and the ``If-Match`` checks
+(400, 412, 428)."""
+
+OTHER_HTTP_KIND = "/problems/http-error"
+"""The type of an HTTP exception of any other status (none is raised today)."""
+
+
+def http_kind(status: int) -> str:
+    """The problem type of an HTTP exception of ``status``.
+
+    Examples
+    --------
+    >>> http_kind(405), http_kind(418)
+    ('/problems/method-not-allowed', '/problems/http-error')
+    """
+    return HTTP_KINDS.get(status, OTHER_HTTP_KIND)
+
+
+class ProblemError(Exception):
+    """A problem a dependency or route raises with its own type (answered as it is)."""
+
+    def __init__(self, status: int, title: str, detail: str, *, kind: str,
+                 errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.kind = kind
+        self.errors = errors or []
+
+
 def problem(
     status: int,
     title: str,
     detail: str,
     *,
-    kind: str = "about:blank",
+    kind: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem-details response."""
+    """A problem-details response of type ``kind`` (required: every problem names its
+    class, ``/problems/…``, so that a client can tell one 422 from another)."""
     body = Problem(
         type=kind,
         title=title,
@@ -153,7 +197,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PonmodelError)
     async def _domain(_: Request, exc: PonmodelError) -> JSONResponse:
-        return problem(400, "Bad request", str(exc))
+        return problem(400, "Bad request", str(exc), kind="/problems/bad-request")
+
+    @app.exception_handler(ProblemError)
+    async def _own(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, kind=exc.kind, errors=exc.errors)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -175,14 +223,18 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             allowed = _allowed_methods(app, request.url.path)
             return problem(405, "Method Not Allowed", f"allowed: {allowed}",
-                           headers={"Allow": allowed})
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
-                       headers=getattr(exc, "headers", None))
+                           kind=http_kind(405), headers={"Allow": allowed})
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":  # Starlette's: no route matched
+            detail = "no route serves this path (GET /openapi.json lists the routes)"
+        return problem(exc.status_code, _title(exc.status_code), detail,
+                       kind=http_kind(exc.status_code), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return problem(500, "Internal server error", "an unexpected error occurred; it was logged")
+        return problem(500, "Internal server error", "an unexpected error occurred; it was logged",
+                       kind="/problems/internal")
 
 
 def storage_problem(exc: StorageError) -> JSONResponse:

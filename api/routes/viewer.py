@@ -9,17 +9,20 @@ zone is a few megabytes of JSON that must not go through FastAPI's encoder at ea
 from __future__ import annotations
 
 from functools import cache
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from ponmodel.api.deps import CacheDep, ConnectionDep
+from ponmodel.api.deps import CacheDep, ConnectionDep, EngineDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.errors import NotFoundError
+from ponmodel.storage import read_elements, read_snapshot
 from ponmodel.topology import viewer
 from ponmodel.topology.budget import compute, network_budget
 from ponmodel.topology.build import Topology
@@ -188,6 +191,56 @@ def impact_route(
 
 
 @router.get("/viewer/{zone}", include_in_schema=False)
-def viewer_zone_page(zone: ZonePath) -> HTMLResponse:
-    """The viewer page opened on one zone."""
-    return HTMLResponse(_page())
+def viewer_zone_page(request: Request, engine: EngineDep, zone: ZonePath) -> HTMLResponse:
+    """The viewer page opened on one zone, or a 404 page listing the zones when the zone
+    is unknown (the page once opened another zone in silence).
+
+    Zones are shared plant, which every key reads, and come straight from the database (a
+    topology built for the check would hold the page back on a cold cache). A request
+    without a key (a browser elsewhere: the page's script sends the key, from the URL's
+    ``#key=``, with its data requests only) reads no data: it gets the page, whose script
+    says when the zone is unknown.
+    """
+    if request.scope.get("state", {}).get("principal") is None:
+        return HTMLResponse(_page())
+    with read_snapshot(engine) as conn:
+        if read_elements(conn, "zone", ids=[zone], limit=1)[1]:
+            return HTMLResponse(_page())
+        zones, _ = read_elements(conn, "zone")
+    return HTMLResponse(unknown_zone_page(zone, zones), status_code=404)
+
+
+def unknown_zone_page(zone: str, zones: list[dict[str, Any]]) -> str:
+    """The 404 page of ``/viewer/{zone}``: the zone is unknown, and a link to each zone's
+    page, by name.
+
+    Examples
+    --------
+    >>> page = unknown_zone_page("nope", [{"id": "a b", "name": "A & B"}])
+    >>> "No zone has the id <code>nope</code>" in page
+    True
+    >>> '<a href="/viewer/a%20b">A &amp; B</a>' in page
+    True
+    """
+    items = "\n".join(
+        f'<li><a href="/viewer/{quote(z["id"], safe="")}">{escape(z.get("name") or z["id"])}'
+        f"</a> <code>{escape(z['id'])}</code></li>"
+        for z in sorted(zones, key=lambda z: (z.get("name") or z["id"], z["id"])))
+    listing = (f"<p>The zones:</p>\n<ul>\n{items}\n</ul>" if zones
+               else "<p>The database holds no zone yet.</p>")
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Unknown zone · ponmodel viewer</title>
+<link rel="icon" href="data:,">
+<style>body {{ font: 15px/1.5 system-ui, sans-serif; margin: 2em auto; max-width: 40em; }}
+code {{ color: #475569; }}</style>
+</head>
+<body>
+<h1>Unknown zone</h1>
+<p>No zone has the id <code>{escape(zone)}</code>.</p>
+{listing}
+</body>
+</html>
+"""
