@@ -16,6 +16,10 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
+
+from ponmodel.api.tables import Col, natural_key, print_table
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -23,8 +27,27 @@ if TYPE_CHECKING:
     from ponmodel.document import Document
     from ponmodel.topology.build import Topology
 
+class _Commands(TyperGroup):
+    """The command group: any error a command lets escape is one line and an exit code,
+    never a traceback (:func:`report_error`)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        # read before the group hands them to the command (click empties them then)
+        args = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException, SystemExit):
+            raise  # an exit code, or a usage error typer reports itself (exit 2)
+        except BaseException as exc:  # noqa: BLE001 - the one place every error is reported
+            if isinstance(exc, KeyboardInterrupt):
+                err_console.print("interrupted", highlight=False)
+                raise typer.Exit(130) from None
+            raise typer.Exit(report_error(exc, "--json" in args)) from None
+
+
 app = typer.Typer(
     name="ponmodel",
+    cls=_Commands,
     help="XGS-PON fibre network inventory and capacity modeller.",
     no_args_is_help=True,
     add_completion=False,
@@ -61,6 +84,54 @@ FileOpt = Annotated[
     ),
 ]
 ZoneOpt = Annotated[str | None, typer.Option("--zone", help="Restrict to one zone.")]
+WideOpt = Annotated[bool, typer.Option(
+    "--wide", help="Every column, as wide as it needs (default: fit the terminal, 80 when "
+    "piped, dropping the least important columns first; ids are never cut).")]
+
+
+def within(lo: float, hi: float | None = None, unit: str = "") -> Any:
+    """A typer callback refusing a number outside ``[lo, hi]``, in words that name the value,
+    its unit and the rule (typer adds the option): ``--fibre-count: -96 fibres: must be
+    from 1 to 10,000 fibres``. Not-a-number is refused too.
+
+    Examples
+    --------
+    >>> within(1, 10_000, " fibres")(12)
+    12
+    >>> within(1, 10_000, " fibres")(-96)
+    Traceback (most recent call last):
+    ...
+    typer._click.exceptions.BadParameter: -96 fibres: must be from 1 to 10,000 fibres
+    """
+    def shown(x: float) -> str:
+        return f"{x:,g}" if isinstance(x, float) else f"{x:,}"
+
+    rule = (f"must be from {shown(lo)} to {shown(hi)}{unit}" if hi is not None
+            else f"must be at least {shown(lo)}{unit}")
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        for one in value if isinstance(value, list | tuple) else (value,):
+            if one != one or one < lo or (hi is not None and one > hi):
+                msg = f"{shown(one)}{unit}: {rule}"
+                raise typer.BadParameter(msg)
+        return value
+
+    return check
+
+
+CableMmOpt = Annotated[float | None, typer.Option(
+    callback=within(0.1, 200.0, " mm"), help="Outer diameter of the cable, mm (0.1 to 200).")]
+FibreCountOpt = Annotated[int | None, typer.Option(
+    callback=within(1, 10_000, " fibres"),
+    help="Fibres, 1 to 10,000 (diameter from the catalogue).")]
+
+
+def _limit_opt(rows: int) -> Any:
+    return typer.Option(callback=within(0, None, " rows"),
+                        help=f"Rows of the table (not of --json); default {rows}.")
+
 
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
@@ -75,6 +146,105 @@ def _print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+def report_error(exc: BaseException, as_json: bool) -> int:
+    """Print one line for an error no command handled, and return its exit code.
+
+    Invalid input (a document, a value breaking its rule, a catalogue lookup, a bad value
+    the library met as ``ValueError``, a pydantic validation) is exit 2; a database that
+    cannot do what was asked, a conflict or a missing element exit 1; anything else is an
+    internal error, exit 1, with its type named (``PONMODEL_DEBUG=1`` prints the traceback).
+    """
+    import os
+
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    from ponmodel.catalog import CatalogError
+    from ponmodel.errors import PonmodelError
+    from ponmodel.storage import storage_failure
+
+    if isinstance(exc, DBAPIError):  # met outside a write transaction (which names its database)
+        failure = storage_failure(exc, "(the command's)")
+        if failure is not None:
+            exc = failure
+    if isinstance(exc, ValidationError):
+        message, code = validation_message(exc), EXIT_INVALID
+    elif isinstance(exc, PonmodelError | CatalogError):
+        try:
+            _fail(exc, as_json)
+        except typer.Exit as done:
+            return int(done.exit_code)
+        raise AssertionError  # pragma: no cover - _fail always exits
+    elif isinstance(exc, ValueError):
+        message, code = str(exc), EXIT_INVALID
+    else:
+        if os.environ.get("PONMODEL_DEBUG"):
+            import traceback
+
+            traceback.print_exception(exc)
+        message = f"internal error ({type(exc).__name__}): {exc}; please report it " \
+                  "(PONMODEL_DEBUG=1 shows where)"
+        code = EXIT_FAILURE
+    _say_error(type(exc).__name__, message, as_json)
+    return code
+
+
+def validation_message(exc: Any) -> str:
+    """pydantic's errors in our words: each field, the value given, the rule, with the unit
+    the field's name carries (``fibre_count = 0: must be at least 1``).
+
+    Examples
+    --------
+    >>> from pydantic import BaseModel, Field, ValidationError
+    >>> class M(BaseModel):
+    ...     cable_diameter_mm: float = Field(gt=0)
+    >>> try:
+    ...     M(cable_diameter_mm=-3)
+    ... except ValidationError as exc:
+    ...     print(validation_message(exc))
+    cable_diameter_mm = -3 mm: must be more than 0 mm
+    """
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(x) for x in err.get("loc", ())) or "value"
+        unit = _unit_of(field)
+        ctx = err.get("ctx") or {}
+        rules = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least", "ge"),
+                 "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
+        kind = err.get("type", "")
+        if kind in rules:
+            words, key = rules[kind]
+            bound = ctx.get(key)
+            rule = f"must be {words} {f'{bound:g}' if isinstance(bound, float) else bound}{unit}"
+        else:
+            rule = err.get("msg", "invalid").lower().removeprefix("value error, ")
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) or value is None else f" = {value}{unit}"
+        parts.append(f"{field}{shown}: {rule}")
+    return "; ".join(parts)
+
+
+UNITS = {"_mm": " mm", "_m": " m", "_db": " dB", "_dbm": " dBm", "_mbps": " Mbit/s",
+         "_gbps": " Gbit/s", "_s": " s", "_km": " km", "_nm": " nm", "_mm2": " mm²"}
+"""Name suffix → unit, as every physical name carries its unit."""
+
+
+def _unit_of(field: str) -> str:
+    last = field.rsplit(".", 1)[-1]
+    return next((unit for suffix, unit in sorted(UNITS.items(), key=lambda kv: -len(kv[0]))
+                 if last.endswith(suffix)), "")
+
+
+def _say_error(kind: str, message: str, as_json: bool) -> None:
+    from rich.text import Text
+
+    if as_json:
+        _print_json({"error": kind, "message": message})
+    else:
+        err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True,
+                          highlight=False)
+
+
 def _fail(exc: Exception, as_json: bool) -> NoReturn:
     """Report a domain error and exit with its code.
 
@@ -85,11 +255,12 @@ def _fail(exc: Exception, as_json: bool) -> NoReturn:
     """
     from rich.text import Text
 
+    from ponmodel.catalog import CatalogError
     from ponmodel.errors import DocumentError, InvalidRequestError
     from ponmodel.keys import KeyRequestError
 
-    code = (EXIT_INVALID if isinstance(exc, DocumentError | KeyRequestError | InvalidRequestError)
-            else EXIT_FAILURE)
+    invalid = DocumentError | KeyRequestError | InvalidRequestError | CatalogError
+    code = EXIT_INVALID if isinstance(exc, invalid) else EXIT_FAILURE
     if as_json:
         body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc).splitlines()[0]}
         if isinstance(exc, DocumentError):
@@ -220,12 +391,9 @@ def import_cmd(
     if as_json:
         _print_json({"imported": rows, "seconds": round(seconds, 3)})
         return
-    table = Table(title=f"imported {file.name} in {seconds:.2f} s")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, n in rows.items():
-        table.add_row(name, str(n))
-    console.print(table)
+    print_table(console, f"imported {file.name} in {seconds:.2f} s",
+                [Col("table"), Col("rows", "right")],
+                [[name, f"{n:,}"] for name, n in rows.items()])
 
 
 def _merge_summary(merged: dict[str, Any], name: str, seconds: float) -> str:
@@ -252,6 +420,9 @@ def export_cmd(
     zone: ZoneOpt = None,
     fmt: FormatOpt = "ponmodel",
     database: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --out: what was written "
+                                          "(file, bytes, elements per kind) as JSON; the "
+                                          "document itself is JSON already.")] = False,
 ) -> None:
     """Write the stored network (or one zone) as a ponmodel/1 document or as GeoJSON
     (RFC 7946: structures, ducts and cables with their fill, ONTs with headroom and 10G)."""
@@ -268,16 +439,28 @@ def export_cmd(
 
             doc = to_geojson(doc)
     except PonmodelError as exc:
-        _fail(exc, False)
+        _fail(exc, as_json)
     data = dump_document(doc, out)
     if out is None:
         sys.stdout.buffer.write(data + b"\n")
+        return
+    counts = ({k: len(v) for k, v in doc.items() if isinstance(v, list)} if fmt == "ponmodel"
+              else {"features": len(doc.get("features", []))})
+    if as_json:
+        _print_json({"out": str(out), "format": fmt, "bytes": len(data), "counts": counts})
+    else:
+        console.print(f"wrote {out} ({fmt}, {len(data) / 1e6:.1f} MB: "
+                      f"{', '.join(f'{n:,} {k}' for k, n in counts.items())})",
+                      highlight=False, soft_wrap=True)
 
 
 @app.command("schema")
 def schema_cmd(
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
     markdown: Annotated[bool, typer.Option(help="The field reference page instead.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The schema is JSON already; with "
+                                          "--out or --markdown, what was written as JSON.")
+                       ] = False,
 ) -> None:
     """Print (or write) the JSON Schema of ponmodel/1, or its field reference in Markdown."""
     from ponmodel.document import field_reference_markdown, json_schema
@@ -287,10 +470,17 @@ def schema_cmd(
         data = text[:-1] if text.endswith(b"\n") else text
     else:
         data = orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2)
-    if out is None:
+    if out is None and as_json and markdown:
+        _print_json({"format": "markdown", "text": data.decode()})
+    elif out is None:
         sys.stdout.buffer.write(data + b"\n")
     else:
         out.write_bytes(data + b"\n")
+        if as_json:
+            _print_json({"out": str(out), "format": "markdown" if markdown else "json-schema",
+                         "bytes": len(data) + 1})
+        else:
+            console.print(f"wrote {out} ({len(data) + 1:,} bytes)", highlight=False)
 
 
 @app.command("generate")
@@ -401,8 +591,8 @@ DryRunOpt = Annotated[bool, typer.Option(
     "--dry-run", help="Check everything and write nothing: show each element's fields before "
     "and after, and every ONT whose budget moves.")]
 VersionOpt = Annotated[int | None, typer.Option(
-    "--version", min=1, help="The version the change is based on: refused (exit 1) when the "
-    "element has changed since.")]
+    "--version", callback=within(1), help="The version the change is based on: refused "
+    "(exit 1) when the element has changed since.")]
 
 BUDGET_TOLERANCE_DB = 1e-9
 """Budget figures closer than this are the same (a change elsewhere leaves an ONT's sums
@@ -793,7 +983,8 @@ def apply_cmd(
 
 @app.command("trace")
 def trace_cmd(
-    ont: str, file: FileOpt = None, database: DbOpt = None, as_json: JsonOpt = False
+    ont: str, file: FileOpt = None, database: DbOpt = None, wide: WideOpt = False,
+    as_json: JsonOpt = False
 ) -> None:
     """The path of an ONT back to its PON port and OLT, hop by hop."""
     from ponmodel.errors import PonmodelError
@@ -806,22 +997,15 @@ def trace_cmd(
     if as_json:
         _print_json(result.as_dict())
         return
-    table = Table(
-        title=f"{result.ont} ← {result.port} ({result.olt}): "
-        f"{result.distance_m:,.0f} m, split 1:{result.split}"
-    )
-    for column in ("link", "from", "to", "length m", "distance m", "cables"):
-        table.add_column(column, justify="right" if " m" in column else "left")
-    for hop in result.hops:
-        table.add_row(
-            hop.link,
-            f"{hop.from_kind} {hop.from_id}",
-            f"{hop.to_kind} {hop.to_id}",
-            f"{hop.length_m:,.1f}",
-            f"{hop.distance_m:,.1f}",
-            ", ".join(hop.cables),
-        )
-    console.print(table)
+    print_table(
+        console, f"{result.ont} ← {result.port} ({result.olt}): "
+        f"{result.distance_m:,.0f} m, split 1:{result.split}",
+        [Col("link", id=True), Col("from", id=True), Col("to", id=True),
+         Col("length m", "right", drop=2), Col("distance m", "right"),
+         Col("cables", drop=1, wrap=True)],
+        [[hop.link, f"{hop.from_kind} {hop.from_id}", f"{hop.to_kind} {hop.to_id}",
+          f"{hop.length_m:,.1f}", f"{hop.distance_m:,.1f}", ", ".join(hop.cables)]
+         for hop in result.hops], wide=wide)
 
 
 @app.command("reach")
@@ -839,9 +1023,9 @@ def reach_cmd(
     if as_json:
         _print_json({"element": node, "onts": onts, "count": len(onts)})
         return
-    console.print(f"{node} reaches {len(onts)} ONT(s)")
-    for ont in onts:
-        console.print(f"  {ont}")
+    console.print(f"{node} reaches {len(onts)} ONT(s)", highlight=False)
+    for ont in sorted(onts, key=natural_key):
+        console.print(f"  {ont}", highlight=False, soft_wrap=True)
 
 
 @app.command("through")
@@ -859,13 +1043,11 @@ def through_cmd(
     if as_json:
         _print_json({"structure": structure, **result})
         return
-    table = Table(title=f"through {structure}")
-    table.add_column("kind")
-    table.add_column("count", justify="right")
-    table.add_column("ids")
-    for kind, ids in result.items():
-        table.add_row(kind, str(len(ids)), ", ".join(ids[:12]) + (" …" if len(ids) > 12 else ""))
-    console.print(table)
+    print_table(console, f"through {structure}", [Col("kind"), Col("count", "right"),
+                                                   Col("ids", wrap=True)],
+                [[kind, len(ids), ", ".join(sorted(ids, key=natural_key)[:12])
+                  + (f" and {len(ids) - 12} more (--json)" if len(ids) > 12 else "")]
+                 for kind, ids in result.items()])
 
 
 @app.command("view")
@@ -952,12 +1134,14 @@ def budget_cmd(
     zone: ZoneOpt = None,
     database: DbOpt = None,
     failing: Annotated[bool, typer.Option(help="Only the ONTs that fail.")] = False,
-    limit: Annotated[int, typer.Option(help="Rows of the table (not of --json).")] = 40,
+    limit: Annotated[int, _limit_opt(40)] = 40,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Optical budget of every ONT, both directions, against its class (worst first)."""
     from ponmodel.errors import PonmodelError
     from ponmodel.topology.budget import network_budget
+    from ponmodel.topology.figures import ont_verdict
 
     try:
         report = network_budget(_load(file, database, zone))
@@ -970,25 +1154,23 @@ def budget_cmd(
         _print_json(body)
         return
     ok = sum(1 for o in report.onts if o.ok)
-    table = Table(title=f"optical budget: {ok} of {len(report.onts)} ONTs ok "
-                  f"(margin {report.safety_margin_db:g} dB), worst first")
-    for column in ("ONT", "port", "km", "split", "down loss", "down headroom", "up loss",
-                   "up headroom", "class", "ok"):
-        table.add_column(column, justify="left" if column in ("ONT", "port") else "right")
-    for o in onts[:limit]:
-        table.add_row(
-            o.id, o.port, f"{o.distance_m / 1000:.2f}", f"1:{o.split}",
-            f"{o.downstream.loss_db:.2f}", f"{o.downstream.headroom_db:.2f}",
-            f"{o.upstream.loss_db:.2f}", f"{o.upstream.headroom_db:.2f}",
-            "ok" if o.class_ok else "[red]no[/]", "[green]yes[/]" if o.ok else "[red]no[/]",
-        )
-    console.print(table)
+    columns = [Col("ONT", id=True), Col("port", id=True), Col("km", "right", drop=3),
+               Col("split", "right", drop=4), Col("loss ↓/↑ dB", "right", drop=2),
+               Col("headroom ↓/↑ dB", "right"), Col("class", drop=1), Col("verdict")]
+    rows = [[o.id, o.port, f"{o.distance_m / 1000:.2f}", f"1:{o.split}",
+             f"{o.downstream.loss_db:.2f} / {o.upstream.loss_db:.2f}",
+             f"{o.downstream.headroom_db:.2f} / {o.upstream.headroom_db:.2f}",
+             "ok" if o.class_ok else "[red]no[/]",
+             "[green]ok[/]" if o.ok else f"[red]fails {ont_verdict(o)}[/]"] for o in onts]
+    print_table(console, f"optical budget: {ok:,} of {len(report.onts):,} ONTs pass every "
+                f"check (margin {report.safety_margin_db:g} dB), worst first", columns, rows,
+                wide=wide, limit=limit)
     for o in onts[:limit]:
         for problem in o.problems:
-            console.print(f"[red]{o.id}[/]: {problem}", highlight=False)
+            console.print(f"[red]{o.id}[/]: {problem}", highlight=False, soft_wrap=True)
     for p in report.ports:
         for problem in p.problems:
-            console.print(f"[red]{p.id}[/]: {problem}", highlight=False)
+            console.print(f"[red]{p.id}[/]: {problem}", highlight=False, soft_wrap=True)
 
 
 @app.command("check")
@@ -1021,13 +1203,9 @@ def check_cmd(
                      "files": {name: str(path) for name, path in paths.items()}})
         return
     failing = summary["onts_failing"]
-    table = Table(title=f"whole-network check: {summary['onts']:,} ONTs on "
-                  f"{summary['ports_in_use']:,} ports in use, {summary['olts']:,} OLTs "
-                  f"(margin {summary['safety_margin_db']:g} dB)")
-    table.add_column("check")
-    table.add_column("count", justify="right")
     rows = [
-        ("ONTs whose budget closes (every check)", summary["onts_ok"]),
+        ("ONTs passing every check", summary["onts_ok"]),
+        ("ONTs failing any check", failing["any"]),
         ("ONTs failing downstream", failing["downstream"]),
         ("ONTs failing upstream", failing["upstream"]),
         ("ONTs outside their class window", failing["class"]),
@@ -1042,9 +1220,12 @@ def check_cmd(
         ("enterprise ONTs 10G-symmetric",
          f"{summary['enterprise_onts_ten_g_symmetric']:,} of {summary['enterprise_onts']:,}"),
     ]
-    for name, value in rows:
-        table.add_row(name, f"{value:,}" if isinstance(value, int) else value)
-    console.print(table)
+    print_table(console, f"whole-network check: {summary['onts']:,} ONTs on "
+                f"{summary['ports_in_use']:,} ports in use, {summary['olts']:,} OLTs "
+                f"(margin {summary['safety_margin_db']:g} dB)",
+                [Col("check"), Col("count", "right")],
+                [[name, f"{value:,}" if isinstance(value, int) else value]
+                 for name, value in rows])
     t = check.timings
     console.print(f"read {t['read_s']:.2f} s, budget {t['budget_s']:.2f} s, capacity "
                   f"{t['capacity_s']:.2f} s")
@@ -1058,9 +1239,12 @@ def upgrade_cmd(
     zone: ZoneOpt = None,
     optics_class: Annotated[str, typer.Option("--class", help="XGS-PON class to deploy.")] = "N1",
     coexistence_loss_db: Annotated[float | None, typer.Option(
-        "--coexistence-loss-db", help="Loss of the CEx added at the OLT (default: catalogue).")
+        "--coexistence-loss-db", callback=within(0.0, 10.0, " dB"),
+        help="Loss of the CEx added at the OLT, dB (default: catalogue).")
     ] = None,
     database: DbOpt = None,
+    limit: Annotated[int, _limit_opt(40)] = 40,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """GPON-to-XGS-PON readiness of every GPON port: ready / needs E1 or E2 / re-engineer."""
@@ -1082,18 +1266,26 @@ def upgrade_cmd(
     if as_json:
         _print_json(result)
         return
-    table = Table(title=f"XGS-PON {optics_class} readiness of GPON ports in use "
-                  f"(+{result['coexistence_loss_db']:g} dB coexistence element)")
-    for column in ("zone", "GPON ports", "in use", *STATUSES, "worst ONT", "headroom dB"):
-        table.add_column(column, justify="left" if column in ("zone", "worst ONT") else "right")
-    for z in result["zones"]:
-        if not z["gpon_ports"]:
-            continue
-        headroom = z["worst_headroom_db"]
-        table.add_row(z["name"], str(z["gpon_ports"]), str(z["gpon_ports_in_use"]),
-                      *(str(z[s]) for s in STATUSES), z["worst_ont"] or "",
-                      "" if headroom is None else f"{headroom:.1f}")
-    console.print(table)
+    zones = [z for z in result["zones"] if z["gpon_ports"]]
+    print_table(
+        console, f"XGS-PON {optics_class} readiness of GPON ports in use "
+        f"(+{result['coexistence_loss_db']:g} dB coexistence element), per zone",
+        [Col("zone", wrap=True), Col("GPON ports", "right"), Col("in use", "right"),
+         *(Col(s, "right") for s in STATUSES)],
+        [[z["name"], z["gpon_ports"], z["gpon_ports_in_use"], *(z[s] for s in STATUSES)]
+         for z in zones])
+    ports = sorted((p for p in result["ports"] if p["onts"]),
+                   key=lambda p: (-STATUSES.index(p["status"]), natural_key(p["id"])))
+    print_table(
+        console, "GPON ports in use, worst first: verdict (the class each needs), worst ONT",
+        [Col("port", id=True), Col("zone", drop=2), Col("ONTs", "right"),
+         Col("closing", "right", drop=1), Col("verdict"), Col("worst ONT", id=True),
+         Col("headroom dB", "right")],
+        [[p["id"], p["zone"] or "", p["onts"], p["onts_closing"],
+          p["status"] if p["status"] == "ready" else f"[red]{p['status']}[/]",
+          p["worst_ont"] or "",
+          "" if p["worst_headroom_db"] is None else f"{p['worst_headroom_db']:.1f}"]
+         for p in ports], wide=wide, limit=limit)
 
 
 # --------------------------------------------------------------------------- capacity
@@ -1136,6 +1328,8 @@ def capacity_cmd(
     zone: ZoneOpt = None,
     database: DbOpt = None,
     by: Annotated[str, typer.Option(help="Summary per zone, operator, olt or port.")] = "zone",
+    limit: Annotated[int, _limit_opt(40)] = 40,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Bandwidth at full load: per port and OLT uplink, per ONT, 10G-symmetric verdicts."""
@@ -1152,23 +1346,27 @@ def capacity_cmd(
     if as_json:
         _print_json(report.as_dict())
         return
-    table = Table(title=f"capacity per {by} (Mbit/s, downstream / upstream)")
-    for column in (by, "ports", "ONTs", "capacity", "guaranteed", "sold max", "oversub.",
-                   "admissible", "10G ent."):
-        table.add_column(column, justify="left" if column == by else "right")
-    for row in report.summary(by):
-        down, up = row["down"], row["up"]
-        share = row["enterprise_ten_g_symmetric_share"]
-        table.add_row(
-            str(row[by]), str(row["ports"]), str(row["onts"]),
-            f"{down['capacity_mbps']:,.0f} / {up['capacity_mbps']:,.0f}",
-            f"{down['guaranteed_mbps']:,.0f} / {up['guaranteed_mbps']:,.0f}",
-            f"{down['sold_max_mbps']:,.0f} / {up['sold_max_mbps']:,.0f}",
-            f"{down['oversubscription']:.1f} / {up['oversubscription']:.1f}",
-            "yes" if down["admissible"] and up["admissible"] else "[red]no[/]",
-            "" if share is None else f"{share:.0%}",
-        )
-    console.print(table)
+    rows = report.summary(by)
+    if by == "port":
+        rows.sort(key=lambda r: natural_key(str(r[by])))
+    print_table(
+        console, f"capacity per {by}, Mbit/s downstream / upstream (capacity: every port's "
+        "line, spare ones included; guaranteed, sold and oversubscription: ports in use)",
+        [Col(by, id=True), Col("ports", "right", drop=3), Col("ONTs", "right", drop=2),
+         Col("capacity", "right"), Col("guaranteed", "right"), Col("sold max", "right", drop=1),
+         Col("oversub.", "right"), Col("admissible"), Col("10G ent.", "right", drop=4)],
+        [[str(row[by]), row["ports"], row["onts"],
+          f"{row['down']['capacity_mbps']:,.0f} / {row['up']['capacity_mbps']:,.0f}",
+          f"{row['down']['guaranteed_mbps']:,.0f} / {row['up']['guaranteed_mbps']:,.0f}",
+          f"{row['down']['sold_max_mbps']:,.0f} / {row['up']['sold_max_mbps']:,.0f}",
+          f"{row['down']['oversubscription']:.1f} / {row['up']['oversubscription']:.1f}",
+          "yes" if row["down"]["admissible"] and row["up"]["admissible"] else "[red]no[/]",
+          "" if row["enterprise_ten_g_symmetric_share"] is None
+          else f"{row['enterprise_ten_g_symmetric_share']:.0%}"] for row in rows],
+        wide=wide, limit=limit)
+    console.print("10G ent.: the share of enterprise ONTs that are 10G-symmetric, a property "
+                  "of the line (XGS-PON, budget closing) and the OLT's uplink, whatever the "
+                  "load", highlight=False, soft_wrap=True)
 
 
 @app.command("place")
@@ -1235,42 +1433,85 @@ def _with_reservations(doc: Document, file: Path | None, database: str | None) -
 def ducts_cmd(
     file: FileArg = None,
     zone: ZoneOpt = None,
-    near: Annotated[float, typer.Option(min=0.01, max=1.0,
+    near: Annotated[float, typer.Option(callback=within(0.01, 1.0, " of the limit"),
                                         help="Share of its limit at which a duct is 'near'.")
                     ] = 0.9,
     database: DbOpt = None,
-    limit: Annotated[int, typer.Option(help="Rows of the table.")] = 30,
+    duct: Annotated[str | None, typer.Option(
+        "--duct", help="One duct: its fill and every occupant, operator and size.")] = None,
+    limit: Annotated[int, _limit_opt(30)] = 30,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Fill of every duct against its limit, use per operator, ducts over or near the limit."""
     from ponmodel.errors import PonmodelError
     from ponmodel.topology.ducts import duct_fill
+    from ponmodel.topology.figures import duct_figures
 
     try:
         doc = _with_reservations(_load(file, database, zone), file, database)
         report = duct_fill(doc, near_share=near)
+        one = report.duct(duct) if duct is not None else None
     except PonmodelError as exc:
         _fail(exc, as_json)
+    if one is not None:
+        _print_one_duct(doc, report, one, as_json)
+        return
     if as_json:
         _print_json(report.as_dict())
         return
-    rows = sorted(report.ducts, key=lambda d: -d.fill_ratio / d.limit_ratio if d.limit_ratio
-                  else 0.0)
-    table = Table(title=f"duct fill, fullest first ({sum(d.over_limit for d in report.ducts)} "
-                  f"over their limit of {len(report.ducts)})")
-    for column in ("duct", "fill", "limit", "occupants", "operators", "new cable ≤ mm"):
-        table.add_column(column, justify="left" if column in ("duct", "operators") else "right")
-    for d in rows[:limit]:
-        table.add_row(d.id, f"{d.fill_ratio:.0%}", f"{d.limit_ratio:.0%}", str(len(d.occupants)),
-                      ", ".join(d.operators),
-                      f"{d.max_new_cable_mm:.1f}" if not d.over_limit else "[red]full[/]")
-    console.print(table)
-    operators = Table(title="use per operator")
-    for column in ("operator", "duct-metres", "share of occupied cross-section"):
-        operators.add_column(column, justify="left" if column == "operator" else "right")
-    for o in report.operators:
-        operators.add_row(o.id, f"{o.duct_metres:,.0f}", f"{o.area_share:.1%}")
-    console.print(operators)
+    figures = duct_figures(report.ducts)
+    rows = sorted(report.ducts, key=lambda d: (-(d.fill_ratio / d.limit_ratio)
+                                              if d.limit_ratio else 0.0, natural_key(d.id)))
+    print_table(
+        console, f"duct fill, fullest first: {figures['ducts']:,} ducts "
+        f"({figures['ducts_over_limit']:,} over their limit, {figures['ducts_near_limit']:,} "
+        f"near it), {figures['innerducts']:,} innerducts ({figures['innerducts_over_limit']:,} "
+        f"over, {figures['innerducts_near_limit']:,} near)",
+        [Col("duct", id=True), Col("fill", "right"), Col("limit", "right"),
+         Col("occupants", "right", drop=2), Col("operators", drop=1, wrap=True),
+         Col("new cable ≤ mm", "right")],
+        [[d.id, f"{d.fill_ratio:.0%}", f"{d.limit_ratio:.0%}", len(d.occupants),
+          ", ".join(d.operators), f"{d.max_new_cable_mm:.1f}" if not d.over_limit
+          else "[red]full[/]"] for d in rows], wide=wide, limit=limit)
+    print_table(console, "use per operator", [
+        Col("operator", id=True), Col("duct-metres", "right"),
+        Col("share of occupied cross-section", "right")],
+        [[o.id, f"{o.duct_metres:,.0f}", f"{o.area_share:.1%}"] for o in report.operators])
+    console.print("one duct's occupants: ponmodel ducts --duct ID", highlight=False)
+
+
+def _print_one_duct(doc: Document, report: Any, d: Any, as_json: bool) -> None:
+    """One duct: its fill and limit, and every occupant (cable or innerduct) with its
+    operator and diameter; innerducts with what they hold."""
+    cables = {c["id"]: c for c in doc.get("cables", [])}
+    inner = [r for r in report.ducts if r.within == d.id]
+    occupants = [
+        {"id": c, "kind": "cable", "operator": cables.get(c, {}).get("operator"),
+         "outer_diameter_mm": cables.get(c, {}).get("outer_diameter_mm"),
+         "fibre_count": cables.get(c, {}).get("fibre_count")} for c in d.cables
+    ] + [
+        {"id": r.id, "kind": "innerduct", "operator": ", ".join(r.operators) or None,
+         "outer_diameter_mm": r.outer_diameter_mm or r.inner_diameter_mm,
+         "fibre_count": None, "cables": list(r.cables), "fill_ratio": r.fill_ratio,
+         "limit_ratio": r.limit_ratio} for r in inner
+    ]
+    if as_json:
+        _print_json({**d.as_dict(), "occupant_details": occupants})
+        return
+    state = "OVER its limit" if d.over_limit else "near its limit" if d.near_limit else \
+        "within its limit"
+    console.print(f"{d.id}: {d.from_structure} → {d.to_structure}, {d.length_m:,.1f} m, "
+                  f"{d.inner_diameter_mm:g} mm, owner {d.owner}; fill {d.fill_ratio:.1%} of a "
+                  f"{d.limit_ratio:.0%} limit ({d.limit_source}): {state}; room for a new "
+                  f"cable up to {d.max_new_cable_mm:.1f} mm", highlight=False, soft_wrap=True)
+    print_table(console, f"{len(occupants)} occupant(s)", [
+        Col("occupant", id=True), Col("kind"), Col("operator"), Col("mm", "right"),
+        Col("fibres", "right", drop=1), Col("holds", drop=2, wrap=True)],
+        [[o["id"], o["kind"], o["operator"] or "", f"{o['outer_diameter_mm'] or 0:g}",
+          "" if o["fibre_count"] is None else o["fibre_count"],
+          ", ".join(o.get("cables", [])) if o["kind"] == "innerduct" else ""]
+         for o in occupants])
 
 
 @app.command("route")
@@ -1279,11 +1520,11 @@ def route_cmd(
     target: Annotated[str, typer.Option("--to", help="Structure where it ends.")],
     file: FileArg = None,
     zone: ZoneOpt = None,
-    cable_diameter_mm: Annotated[float | None, typer.Option(help="Outer diameter, mm.")] = None,
-    fibre_count: Annotated[int | None, typer.Option(help="Fibres (diameter from the catalogue).")
-                           ] = None,
+    cable_diameter_mm: CableMmOpt = None,
+    fibre_count: FibreCountOpt = None,
     operator: Annotated[str | None, typer.Option(help="Operator laying the cable.")] = None,
-    k: Annotated[int, typer.Option(min=1, max=20, help="Alternatives.")] = 1,
+    k: Annotated[int, typer.Option(callback=within(1, 20, " routes"), help="Alternatives, 1 to "
+                                   "20.")] = 1,
     avoid: Annotated[list[str] | None, typer.Option(help="Structure or duct to avoid (repeat).")
                      ] = None,
     owner: Annotated[list[str] | None, typer.Option(help="Only ducts of this owner (repeat).")
@@ -1291,6 +1532,7 @@ def route_cmd(
     via: Annotated[list[str] | None, typer.Option(help="Pass through this structure (repeat).")
                    ] = None,
     database: DbOpt = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Shortest routes for a new cable through ducts that still have room (exit 1 if none)."""
@@ -1317,16 +1559,23 @@ def route_cmd(
     if not result["routes"]:
         err_console.print(f"no route from {source} to {target} with room for that cable; "
                           f"blocking ducts: {', '.join(result['blocking']) or 'none'}"
-                          + (f" ({result['reason']})" if result.get("reason") else ""))
+                          + (f" ({result['reason']})" if result.get("reason") else ""),
+                          highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILURE)
     for n, route in enumerate(result["routes"], 1):
-        table = Table(title=f"route {n}: {route['length_m']:,.0f} m")
-        for column in ("duct", "fill before", "fill after"):
-            table.add_column(column, justify="left" if column == "duct" else "right")
-        for duct in route["ducts"]:
-            table.add_row(duct, f"{route['fill_before'][duct]:.0%}",
-                          f"{route['fill_after'][duct]:.0%}")
-        console.print(table)
+        print_table(
+            console, f"route {n}: {route['length_m']:,.0f} m through {len(route['ducts'])} "
+            f"duct(s)", [Col("duct", id=True), Col("from", id=True, drop=2),
+                         Col("to", id=True, drop=2), Col("m", "right", drop=1),
+                         Col("fill before", "right"), Col("fill after", "right")],
+            [[hop["occupies"], hop["from"], hop["to"], f"{hop['length_m']:,.0f}",
+              f"{hop['fill_before']:.0%}", f"{hop['fill_after']:.0%}"]
+             for hop in route["hops"]], wide=wide)
+    if result.get("reason"):
+        console.print(result["reason"], highlight=False, soft_wrap=True)
+    console.print("reserve one: ponmodel route … --json > routes.json, then ponmodel reserve "
+                  "create --from-route routes.json --route N --operator OP (same cable)",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command("impact")
@@ -1335,9 +1584,11 @@ def impact_cmd(
     file: FileArg = None,
     zone: ZoneOpt = None,
     database: DbOpt = None,
+    limit: Annotated[int, _limit_opt(20)] = 20,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Who goes dark when these elements fail: links cut, ONTs, sites, per operator."""
+    """Who goes dark when these elements fail: customers, sites and ONTs, per operator."""
     from ponmodel.errors import PonmodelError
     from ponmodel.topology.impact import impact
 
@@ -1349,13 +1600,22 @@ def impact_cmd(
         _print_json(result)
         return
     console.print(f"failing {', '.join(element)}: {len(result['links'])} link(s) cut, "
-                  f"{len(result['onts'])} ONT(s) and {len(result['sites'])} site(s) lose service")
-    table = Table(title="ONTs losing service per operator")
-    table.add_column("operator")
-    table.add_column("ONTs", justify="right")
-    for operator, count in sorted(result["by_operator"].items()):
-        table.add_row(operator, str(count))
-    console.print(table)
+                  f"{len(result['onts'])} ONT(s) and {len(result['sites'])} site(s) lose service",
+                  highlight=False, soft_wrap=True)
+    sites = {*result["sites"], *result["sites_at_failed_structures"]}
+    print_table(console, "per operator", [Col("operator", id=True), Col("ONTs", "right"),
+                                          Col("sites", "right")],
+                [[op, result["by_operator"].get(op, 0), result["sites_by_operator"].get(op, 0)]
+                 for op in sorted({*result["by_operator"], *result["sites_by_operator"]})])
+    print_table(console, "customers losing service", [Col("customer", id=True),
+                                                      Col("ONTs", "right")],
+                sorted(([c, n] for c, n in result["by_customer"].items()),
+                       key=lambda r: (-r[1], r[0])), limit=limit, wide=wide)
+    print_table(console, "mobile sites losing backhaul or standing in a failed structure",
+                [Col("site", id=True)], [[s] for s in sorted(sites, key=natural_key)],
+                limit=limit)
+    print_table(console, "ONTs losing service", [Col("ONT", id=True)],
+                [[o] for o in sorted(result["onts"], key=natural_key)], limit=limit)
 
 
 # --------------------------------------------------------------------------- report
@@ -1364,13 +1624,16 @@ def impact_cmd(
 @app.command("report")
 def report_cmd(
     file: FileArg = None,
-    year: Annotated[int, typer.Option(min=2025, max=2100, help="Reporting year.")] = 2026,
+    year: Annotated[int, typer.Option(callback=within(2025, 2100),
+                                      help="Reporting year.")] = 2026,
     fmt: Annotated[str, typer.Option("--format", help="html, csv or json.")] = "html",
     out: Annotated[Path | None, typer.Option("--out", "-o",
                                              help="Write here (default: stdout).")] = None,
     optics_class: Annotated[str, typer.Option("--class", help="XGS-PON class for the GPON "
                                               "upgrade readiness.")] = "N1",
     database: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON (--format json); "
+                                          "with --out, what was written, as JSON.")] = False,
 ) -> None:
     """Zone readiness report against Plan 310/KH-UBND's targets (5G sites, XGS-PON 10G)."""
     from ponmodel.errors import PonmodelError
@@ -1379,16 +1642,21 @@ def report_cmd(
     if fmt not in ("html", "csv", "json"):
         msg = f"--format must be html, csv or json, not {fmt!r}"
         raise typer.BadParameter(msg)
+    if as_json and out is None:
+        fmt = "json"
     try:
         report = zone_report(_load(file, database), year=year, optics_class=optics_class)
     except PonmodelError as exc:
-        _fail(exc, fmt == "json")
+        _fail(exc, fmt == "json" or as_json)
     if fmt == "json":
         data = orjson.dumps(report, option=orjson.OPT_INDENT_2)
     else:
         data = (report_html(report) if fmt == "html" else report_csv(report)).encode()
     if out is None:
         sys.stdout.buffer.write(data + b"\n")
+    elif as_json:
+        out.write_bytes(data)
+        _print_json({"out": str(out), "format": fmt, "bytes": len(data), "year": year})
     else:
         out.write_bytes(data)
         console.print(f"wrote {out} ({len(data) / 1000:.0f} kB)")
@@ -1397,14 +1665,14 @@ def report_cmd(
 # --------------------------------------------------------------------------- reservations
 
 
-def _print_reservations(rows: list[dict[str, Any]], title: str) -> None:
-    table = Table(title=title)
-    for column in ("id", "operator", "cable", "mm", "status", "expires (UTC)", "ducts"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["id"], r["operator"], r["cable_id"], f"{r['outer_diameter_mm']:g}",
-                      r["status"], r["expires_at"][:19], " → ".join(r["ducts"]))
-    console.print(table)
+def _print_reservations(rows: list[dict[str, Any]], title: str, *, wide: bool = False,
+                        limit: int | None = None) -> None:
+    print_table(console, title, [
+        Col("id", id=True), Col("operator"), Col("cable", id=True, drop=2),
+        Col("mm", "right", drop=3), Col("status"), Col("expires (UTC)", drop=1),
+        Col("ducts", drop=4, wrap=True)],
+        [[r["id"], r["operator"], r["cable_id"], f"{r['outer_diameter_mm']:g}", r["status"],
+          r["expires_at"][:19], " → ".join(r["ducts"])] for r in rows], wide=wide, limit=limit)
 
 
 @keys_app.command("create")
@@ -1441,11 +1709,11 @@ def keys_list_cmd(database: DbOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(keys)
         return
-    table = Table("id", "name", "role", "operator", "created", "revoked")
-    for k in keys:
-        table.add_row(k["id"], k["name"], k["role"], k["operator"] or "",
-                      k["created_at"][:19], (k["revoked_at"] or "")[:19])
-    console.print(table)
+    print_table(console, f"{len(keys)} key(s), newest first", [
+        Col("id", id=True), Col("name", drop=1), Col("role"), Col("operator"),
+        Col("created", drop=2), Col("revoked")],
+        [[k["id"], k["name"], k["role"], k["operator"] or "", k["created_at"][:19],
+          (k["revoked_at"] or "")[:19]] for k in keys])
 
 
 @keys_app.command("revoke")
@@ -1467,12 +1735,20 @@ def keys_revoke_cmd(key_id: str, database: DbOpt = None, as_json: JsonOpt = Fals
 @reserve_app.command("create")
 def reserve_create_cmd(
     operator: Annotated[str, typer.Option(help="Operator of the planned cable.")],
-    ducts: Annotated[str, typer.Option(help="The route: duct ids in order, comma-separated.")],
-    cable_diameter_mm: Annotated[float | None, typer.Option(help="Outer diameter, mm.")] = None,
-    fibre_count: Annotated[int | None, typer.Option(help="Fibres (diameter from the catalogue).")
-                           ] = None,
+    ducts: Annotated[str | None, typer.Option(
+        help="The route: duct ids in order, comma-separated (or --from-route).")] = None,
+    from_route: Annotated[Path | None, typer.Option(
+        "--from-route", exists=True, dir_okay=False,
+        help="The JSON `ponmodel route … --json` wrote: reserve its route --route N, with "
+        "its cable unless --cable-diameter-mm or --fibre-count say otherwise.")] = None,
+    route_number: Annotated[int, typer.Option(
+        "--route", callback=within(1), help="Which route of --from-route (1 = the shortest).")] = 1,
+    cable_diameter_mm: CableMmOpt = None,
+    fibre_count: FibreCountOpt = None,
     cable_id: Annotated[str | None, typer.Option(help="Id of the cable once confirmed.")] = None,
-    ttl_s: Annotated[float, typer.Option(help="Seconds until it lapses unless confirmed.")
+    ttl_s: Annotated[float, typer.Option(
+        callback=within(1.0, 366 * 24 * 3600.0, " s"), help="Seconds until it lapses unless "
+        "confirmed (up to a year).")
                      ] = 7 * 24 * 3600,
     database: DbOpt = None,
     as_json: JsonOpt = False,
@@ -1481,7 +1757,15 @@ def reserve_create_cmd(
     from ponmodel.errors import PonmodelError
     from ponmodel.reservations import reserve
 
-    route = [d.strip() for d in ducts.split(",") if d.strip()]
+    if (ducts is None) == (from_route is None):
+        msg = "give the route as --ducts D1,D2,… or --from-route FILE [--route N]"
+        raise typer.BadParameter(msg)
+    if from_route is not None:
+        route, planned_mm = _planned_route(from_route, route_number, as_json)
+        if cable_diameter_mm is None and fibre_count is None:
+            cable_diameter_mm = planned_mm
+    else:
+        route = [d.strip() for d in (ducts or "").split(",") if d.strip()]
     try:
         row = reserve(_engine(database), operator=operator, ducts=route,
                       outer_diameter_mm=cable_diameter_mm, fibre_count=fibre_count,
@@ -1492,6 +1776,22 @@ def reserve_create_cmd(
         _print_json(row)
     else:
         _print_reservations([row], "reserved")
+
+
+def _planned_route(path: Path, number: int, as_json: bool) -> tuple[list[str], float | None]:
+    """Route ``number`` (from 1) of a ``ponmodel route --json`` answer: its ducts, and the
+    diameter of the cable it was planned for."""
+    data = _read_json(str(path), as_json)
+    routes = data.get("routes") if isinstance(data, dict) else None
+    if not isinstance(routes, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("ducts"), list) for r in routes):
+        _invalid(f"{path}: not the JSON of `ponmodel route --json` (no \"routes\" list)",
+                 as_json)
+    if not 1 <= number <= len(routes):
+        _invalid(f"--route {number}: {path} holds {len(routes)} route(s)", as_json)
+    diameter = data.get("cable_diameter_mm")
+    return [str(d) for d in routes[number - 1]["ducts"]], \
+        float(diameter) if isinstance(diameter, int | float) else None
 
 
 def _reservation_action(action: str, reservation: str, database: str | None,
@@ -1528,6 +1828,8 @@ def reserve_list_cmd(
     status: Annotated[str | None, typer.Option(
         help="reserved | confirmed | cancelled | expired")] = None,
     database: DbOpt = None,
+    limit: Annotated[int, _limit_opt(40)] = 40,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Every reservation (optionally of one operator or in one status)."""
@@ -1537,7 +1839,7 @@ def reserve_list_cmd(
     if as_json:
         _print_json(rows)
     else:
-        _print_reservations(rows, f"{len(rows)} reservation(s)")
+        _print_reservations(rows, f"{len(rows)} reservation(s)", wide=wide, limit=limit)
 
 
 # --------------------------------------------------------------------------- benchmarks
@@ -1807,25 +2109,9 @@ def bench_load_cmd(
 
 
 def main() -> None:
-    """Entry point of the ``ponmodel`` script: a database that cannot do what a command
-    asks (a full disk, a read-only file, a server gone) is one line and exit 1, never a
-    traceback, whichever command met it."""
-    from sqlalchemy.exc import DBAPIError
-
-    from ponmodel.errors import StorageError
-    from ponmodel.storage import storage_failure
-
-    try:
-        app()
-    except StorageError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        sys.exit(EXIT_FAILURE)
-    except DBAPIError as exc:  # met outside a write transaction (which names its database)
-        failure = storage_failure(exc, "(the command's)")
-        if failure is None:
-            raise
-        err_console.print(f"[bold red]error:[/] {failure}", markup=True, highlight=False)
-        sys.exit(EXIT_FAILURE)
+    """Entry point of the ``ponmodel`` script. Every error is one line and an exit code
+    (:class:`_Commands` reports what a command lets escape)."""
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -171,9 +171,11 @@ class CapacityReport:
         }
 
     def summary(self, by: str) -> list[dict[str, Any]]:
-        """Totals per ``zone``, ``operator``, ``olt`` or ``port``: capacity, guaranteed,
-        sold, oversubscription, admissible (every port), the worst-served ONT and the share
-        of enterprise ONTs that are 10G-symmetric."""
+        """Totals per ``zone``, ``operator``, ``olt`` or ``port``: capacity (every port's
+        line, spare ports included; ``capacity_in_use_mbps`` the ports with an ONT),
+        guaranteed, sold, oversubscription (sold ÷ the capacity in use), admissible (every
+        port), the worst-served ONT and the share of enterprise ONTs that are
+        10G-symmetric."""
         if by not in ("zone", "operator", "olt", "port"):
             msg = f"summary by {by!r}: expected zone, operator, olt or port"
             raise ValueError(msg)
@@ -201,13 +203,16 @@ class CapacityReport:
             row: dict[str, Any] = {by: key, "ports": len(ports), "onts": len(members)}
             for d in DIRECTIONS:
                 loads = [getattr(p, d) for p in ports if p.onts]
-                capacity = sum(x.capacity_mbps for x in loads)
+                in_use = sum(x.capacity_mbps for x in loads)
                 sold = sum(x.sold_max_mbps for x in loads)
                 row[d] = {
-                    "capacity_mbps": capacity,
+                    # every port's line, a spare one included (issue 16: a spare port is
+                    # not "0 Mbit/s" in one surface and its line rate in another)
+                    "capacity_mbps": sum(getattr(p, d).capacity_mbps for p in ports),
+                    "capacity_in_use_mbps": in_use,
                     "guaranteed_mbps": sum(x.guaranteed_mbps for x in loads),
                     "sold_max_mbps": sold,
-                    "oversubscription": sold / capacity if capacity else 0.0,
+                    "oversubscription": sold / in_use if in_use else 0.0,
                     "admissible": all(x.admissible for x in loads),
                 }
             row["worst_served_ont"] = worst.id if worst else None

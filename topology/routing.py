@@ -62,7 +62,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -522,7 +522,8 @@ def plan_route(
         one), ``length_m``, ``structures``, ``hops`` (per duct: ``duct``, ``occupies``,
         ``innerduct``, ``length_m``, ``fill_before``, ``fill_after``, ``limit_after``),
         ``fill_before`` and ``fill_after`` (occupied duct id → ratio); ``blocking`` and
-        ``excluded`` (duct ids) and ``reason`` when no route exists.
+        ``excluded`` (duct ids) and ``reason`` when no route exists; ``reason`` also when
+        fewer than ``k`` routes exist, naming the ducts without room on the next ways.
 
     Raises
     ------
@@ -604,7 +605,27 @@ def plan_route(
             )
         return out
     out["routes"] = [_describe(query, p) for p in paths]
+    if len(paths) < k:
+        out["reason"] = _fewer_reason(query, points, paths, k, ends, cable_diameter_mm)
     return out
+
+
+def _fewer_reason(query: _Query, points: list[int], paths: list[_Path], k: int,
+                  ends: list[str], diameter: float) -> str:
+    """Why fewer than ``k`` routes came back: the other loopless paths between the ends go
+    through ducts without room (named), or there are no others at all."""
+    idx = query.index
+    roomless = replace(query, allowed=(~query.excluded).tolist())
+    found = {p.nodes for p in paths}
+    others, _ = _routes(roomless, points, k + len(paths))
+    blocked = [p for p in others if p.nodes not in found]
+    full = sorted({idx.duct_ids[d] for p in blocked for d in p.ducts if not query.allowed[d]})
+    only = f"only {len(paths)} of the {k} routes asked for"
+    if full:
+        return (f"{only}: the next ways from {ends[0]} to {ends[-1]} pass through ducts "
+                f"without room for a {diameter:g} mm cable: {', '.join(full)}")
+    return (f"{only}: no other loopless duct path joins {ends[0]} and {ends[-1]} under the "
+            "given constraints")
 
 
 def _make_query(

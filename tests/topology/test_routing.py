@@ -177,3 +177,22 @@ def test_k_shortest_match_networkx_yen_on_a_generated_city() -> None:
         theirs = list(islice(nx.shortest_simple_paths(g, a, b, weight="length_m"), 5))
         lengths = [nx.path_weight(g, p, "length_m") for p in theirs]
         assert [x["length_m"] for x in ours["routes"]] == pytest.approx(lengths, rel=1e-9)
+
+
+def test_fewer_routes_than_asked_says_why() -> None:
+    # D4 and D6 full: only A-B-C has room; the two other ways pass through D6 (A-F-C, 240 m)
+    # and D4 (A-E-C, 300 m), and the reason names them
+    r = plan_route(_doc(full=("D4", "D6")), "A", "C", cable_diameter_mm=14.0, k=3)
+    assert [x["ducts"] for x in r["routes"]] == [["D1", "D2"]]
+    assert r["reason"] == ("only 1 of the 3 routes asked for: the next ways from A to C pass "
+                           "through ducts without room for a 14 mm cable: D4, D6")
+    # k=2 looks one further than asked (k + the routes found): both other ways again
+    r = plan_route(_doc(full=("D4", "D6")), "A", "C", cable_diameter_mm=14.0, k=2)
+    assert r["reason"].endswith("without room for a 14 mm cable: D4, D6")
+    # every way asked for exists: no reason
+    assert plan_route(_doc(), "A", "C", cable_diameter_mm=14.0, k=3)["reason"] is None
+    # four ways asked, three exist: none is blocked, there is no other
+    r = plan_route(_doc(), "A", "C", cable_diameter_mm=14.0, k=4)
+    assert len(r["routes"]) == 3
+    assert r["reason"] == ("only 3 of the 4 routes asked for: no other loopless duct path "
+                           "joins A and C under the given constraints")
