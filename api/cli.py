@@ -190,8 +190,8 @@ def report_error(exc: BaseException, as_json: bool) -> int:
 
 
 def validation_message(exc: Any) -> str:
-    """pydantic's errors in our words: each field, the value given, the rule, with the unit
-    the field's name carries (``fibre_count = 0: must be at least 1``).
+    """pydantic's errors in our words (:func:`ponmodel.errors.rule_words`), one after the
+    other.
 
     Examples
     --------
@@ -204,35 +204,9 @@ def validation_message(exc: Any) -> str:
     ...     print(validation_message(exc))
     cable_diameter_mm = -3 mm: must be more than 0 mm
     """
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(x) for x in err.get("loc", ())) or "value"
-        unit = _unit_of(field)
-        ctx = err.get("ctx") or {}
-        rules = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least", "ge"),
-                 "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
-        kind = err.get("type", "")
-        if kind in rules:
-            words, key = rules[kind]
-            bound = ctx.get(key)
-            rule = f"must be {words} {f'{bound:g}' if isinstance(bound, float) else bound}{unit}"
-        else:
-            rule = err.get("msg", "invalid").lower().removeprefix("value error, ")
-        value = err.get("input")
-        shown = "" if isinstance(value, dict) or value is None else f" = {value}{unit}"
-        parts.append(f"{field}{shown}: {rule}")
-    return "; ".join(parts)
+    from ponmodel.errors import rule_words
 
-
-UNITS = {"_mm": " mm", "_m": " m", "_db": " dB", "_dbm": " dBm", "_mbps": " Mbit/s",
-         "_gbps": " Gbit/s", "_s": " s", "_km": " km", "_nm": " nm", "_mm2": " mm²"}
-"""Name suffix → unit, as every physical name carries its unit."""
-
-
-def _unit_of(field: str) -> str:
-    last = field.rsplit(".", 1)[-1]
-    return next((unit for suffix, unit in sorted(UNITS.items(), key=lambda kv: -len(kv[0]))
-                 if last.endswith(suffix)), "")
+    return "; ".join(rule_words(err) for err in exc.errors())
 
 
 def _say_error(kind: str, message: str, as_json: bool) -> None:

@@ -26,6 +26,7 @@ from ponmodel.errors import (
     PermissionDeniedError,
     PonmodelError,
     StorageError,
+    rule_words,
 )
 
 log = logging.getLogger("ponmodel.api")
@@ -209,7 +210,7 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             loc = [str(t) for t in err.get("loc", ())]
             field = loc[-1] if loc else None
-            errors.append({"pointer": pointer(*loc), "field": field, "message": err.get("msg", "")})
+            errors.append({"pointer": pointer(*loc), "field": field, "message": rule_words(err)})
         return problem(
             422,
             "Invalid request",

@@ -639,7 +639,9 @@ def _parse(data: bytes | str, source: str) -> Any:
                f"{line}, column {column}, beyond the range of a JSON number (±1.8e308)")
         raise DocumentError([ElementError("", msg)]) from None
     except json.JSONDecodeError as exc:
-        msg = f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        # the standard library says "Unterminated string starting at": no second "at"
+        words = exc.msg.removesuffix(" at")
+        msg = f"{source} is not valid JSON: {words} at line {exc.lineno}, column {exc.colno}"
         raise DocumentError([ElementError("", msg)]) from None
     except UnicodeDecodeError as exc:
         msg = f"{source} is not UTF-8 text: byte {exc.start} cannot be decoded ({exc.reason})"

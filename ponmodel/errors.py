@@ -203,3 +203,58 @@ class InvalidRequestError(PonmodelError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         self.field = field
         super().__init__(message)
+
+
+UNITS = {"_mm": "mm", "_m": "m", "_db": "dB", "_dbm": "dBm", "_mbps": "Mbit/s",
+         "_gbps": "Gbit/s", "_s": "s", "_km": "km", "_nm": "nm", "_mm2": "mm²"}
+"""Name suffix → unit: every physical name carries its unit (``length_m``, ``loss_db``)."""
+
+_RULES = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least", "ge"),
+          "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
+
+
+def unit_of(field: str) -> str:
+    """The unit a field's name carries, or ``""``.
+
+    Examples
+    --------
+    >>> unit_of("service.down.max_mbps"), unit_of("length_m"), unit_of("fibre_count")
+    ('Mbit/s', 'm', '')
+    """
+    last = field.rsplit(".", 1)[-1]
+    return next((unit for suffix, unit in sorted(UNITS.items(), key=lambda kv: -len(kv[0]))
+                 if last.endswith(suffix)), "")
+
+
+def rule_words(error: dict[str, object]) -> str:
+    """One pydantic error (an item of ``ValidationError.errors()``) in our words: the
+    field, the value given and its unit, the rule.
+
+    Examples
+    --------
+    >>> rule_words({"type": "greater_than", "loc": ("body", "cable_diameter_mm"),
+    ...             "input": -3, "ctx": {"gt": 0.0}, "msg": "Input should be greater than 0"})
+    'cable_diameter_mm = -3 mm: must be more than 0 mm'
+    >>> rule_words({"type": "missing", "loc": ("body", "operator"), "input": {},
+    ...             "msg": "Field required"})
+    'operator: field required'
+    """
+    loc = [str(x) for x in error.get("loc", ()) or ()]  # type: ignore[union-attr]
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    field = ".".join(loc) or "value"
+    unit = unit_of(field)
+    suffix = f" {unit}" if unit else ""
+    ctx = error.get("ctx") or {}
+    kind = str(error.get("type", ""))
+    if kind in _RULES:
+        words, key = _RULES[kind]
+        bound = ctx.get(key)  # type: ignore[attr-defined]
+        shown_bound = f"{bound:g}" if isinstance(bound, float) else bound
+        rule = f"must be {words} {shown_bound}{suffix}"
+    else:
+        rule = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        rule = rule[:1].lower() + rule[1:]
+    value = error.get("input")
+    given = "" if isinstance(value, dict | list) or value is None else f" = {value}{suffix}"
+    return f"{field}{given}: {rule}"

@@ -333,3 +333,15 @@ def test_the_loopback_viewer_gets_the_404_page_and_a_keyless_browser_the_page(
     elsewhere = TestClient(app, client=("203.0.113.7", 50000))
     r = elsewhere.get("/viewer/nope")
     assert r.status_code == 200 and ZONE not in r.text
+
+
+def test_invalid_values_are_described_with_value_unit_and_rule(tiny: Engine) -> None:
+    with admin_client(tiny) as client:
+        r = client.post("/routes", json={"from": "EX-01", "to": "BLD-01", "fibre_count": 0,
+                                         "cable_diameter_mm": -4.5})
+        body = _problem(r, 422, "/problems/invalid-request")
+        messages = {e["field"]: e["message"] for e in body["errors"]}
+        # pydantic's "Input should be greater than 0", in our words with the unit
+        assert messages["fibre_count"] == "fibre_count = 0: must be more than 0"
+        assert messages["cable_diameter_mm"] == \
+            "cable_diameter_mm = -4.5 mm: must be more than 0 mm"

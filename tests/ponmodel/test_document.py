@@ -257,3 +257,13 @@ def test_bytes_that_are_not_json_are_a_document_error(data: bytes, words: str) -
     # found by schemathesis: a body that is not UTF-8 made the API answer 500
     with pytest.raises(DocumentError, match=words):
         parse_json(data)
+
+
+def test_an_unterminated_string_is_reported_in_plain_words() -> None:
+    from ponmodel.document import parse_json
+
+    with pytest.raises(DocumentError) as caught:
+        parse_json(b'{"format": "ponmodel/1", "name": "abc', source="f.json")
+    # the standard library's "Unterminated string starting at" gets no second "at"
+    assert [p.message for p in caught.value.problems] == [
+        "f.json is not valid JSON: Unterminated string starting at line 1, column 34"]
