@@ -1351,7 +1351,8 @@ def place_cmd(
     zone: ZoneOpt = None,
     operator: Annotated[str | None, typer.Option(help="Only this operator's splitters.")] = None,
     database: DbOpt = None,
-    limit: Annotated[int, typer.Option(help="Rows of the table.")] = 10,
+    limit: Annotated[int, _limit_opt(10)] = 10,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Where a new customer fits: splitters whose budget and port still close, best first."""
@@ -1371,20 +1372,97 @@ def place_cmd(
         err_console.print(f"no splitter can serve a new customer at {at} with that service; "
                           f"{len(result['refused'])} refused (use --json for each reason)")
         raise typer.Exit(EXIT_FAILURE)
-    table = Table(title=f"new customer at {at}: {len(result['candidates'])} splitter(s) qualify")
-    for column in ("splitter", "operator", "port", "drop m", "km", "split", "headroom dB",
-                   "port guaranteed after (down)"):
-        table.add_column(column, justify="left" if column in ("splitter", "operator", "port")
-                         else "right")
-    for c in result["candidates"][:limit]:
-        table.add_row(
-            c["splitter"], c["operator"], c["port"],
-            f"{c['drop_length_m']:,.0f}" + ("" if c["drop_via_ducts"] else " (est.)"),
-            f"{c['distance_m'] / 1000:.2f}", f"1:{c['split']}", f"{c['worst_headroom_db']:.1f}",
-            f"{c['port_guaranteed_after_mbps']['down']:,.0f} / "
-            f"{c['port_capacity_mbps']['down']:,.0f}",
-        )
-    console.print(table)
+    print_table(
+        console, f"new customer at {at}: {len(result['candidates'])} splitter(s) qualify, "
+        "cheapest to connect first (new trench, then drop, then headroom)",
+        [Col("#", "right"), Col("splitter", id=True), Col("operator", drop=3),
+         Col("port", id=True), Col("trench m", "right"), Col("drop m", "right"),
+         Col("km", "right", drop=4), Col("split", "right", drop=5),
+         Col("headroom dB", "right"),
+         Col("port guaranteed ↓ before → after / capacity", "right", drop=2)],
+        [[c["rank"], c["splitter"], c["operator"], c["port"], f"{c['new_trench_m']:,.0f}",
+          f"{c['drop_length_m']:,.0f}", f"{c['distance_m'] / 1000:.2f}", f"1:{c['split']}",
+          f"{c['worst_headroom_db']:.1f}",
+          f"{c['port_guaranteed_before_mbps']['down']:,.0f} → "
+          f"{c['port_guaranteed_after_mbps']['down']:,.0f} / "
+          f"{c['port_capacity_mbps']['down']:,.0f}"] for c in result["candidates"]],
+        wide=wide, limit=limit)
+    if result["refused"]:
+        console.print(f"{len(result['refused'])} splitter(s) refused; --json gives each reason",
+                      highlight=False)
+
+
+def _parse_profile(text: str) -> tuple[str, dict[str, dict[str, float]]]:
+    """``ONT-01:down=1000/10000,up=500/2000`` → the ONT and its new service."""
+    ont, colon, service = text.partition(":")
+    if not colon or not ont:
+        msg = f"--profile {text!r}: expected ONT:down=[FIXED+]ASSURED/MAX,up=…"
+        raise typer.BadParameter(msg)
+    return ont, parse_service(service)
+
+
+@app.command("what-if")
+def what_if_cmd(
+    file: FileArg = None,
+    zone: ZoneOpt = None,
+    remove: Annotated[list[str] | None, typer.Option(help="An ONT to remove (repeat).")] = None,
+    profile: Annotated[list[str] | None, typer.Option(
+        help="ONT:down=[FIXED+]ASSURED/MAX,up=… a new service for an ONT (repeat).")] = None,
+    database: DbOpt = None,
+    limit: Annotated[int, _limit_opt(20)] = 20,
+    wide: WideOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changes if ONTs are removed or re-profiled (nothing is written): the headline
+    counts before and after, verdicts that flip, ONTs and ports whose figures move."""
+    from ponmodel.errors import PonmodelError
+    from ponmodel.topology.whatif import what_if
+
+    profiles = dict(_parse_profile(p) for p in profile or [])
+    if not remove and not profiles:
+        msg = "give at least one --remove ONT or --profile ONT:…"
+        raise typer.BadParameter(msg)
+    try:
+        diff = what_if(_load(file, database, zone), remove=remove or [],
+                       profile=profiles)["difference"]
+    except PonmodelError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _print_json(diff)
+        return
+    print_table(console, "what changes (nothing written)", [
+        Col("figure"), Col("before", "right"), Col("after", "right"), Col("change", "right")],
+        [[k, f"{v['before']:,}", f"{v['after']:,}", f"{v['change']:+,}"]
+         for k, v in diff["headline"].items()])
+    if diff["verdicts"]:
+        print_table(console, "verdicts that flip", [Col("ONT", id=True), Col("check"),
+                                                    Col("before"), Col("after")],
+                    [[v["ont"], v["check"], "yes" if v["before"] else "no",
+                      "yes" if v["after"] else "no"] for v in diff["verdicts"]],
+                    limit=limit, wide=wide)
+    print_table(console, f"{len(diff['ports'])} port(s) whose load moves (Mbit/s ↓ / ↑)", [
+        Col("port", id=True), Col("ONTs", "right"), Col("guaranteed", "right"),
+        Col("sold max", "right", drop=1)],
+        [[p["port"], _arrow(p, "onts", "{:,}"),
+          _arrow(p, "guaranteed_down_mbps", "{:,.0f}") + " / "
+          + _arrow(p, "guaranteed_up_mbps", "{:,.0f}"),
+          _arrow(p, "sold_max_down_mbps", "{:,.0f}") + " / "
+          + _arrow(p, "sold_max_up_mbps", "{:,.0f}")]
+         for p in sorted(diff["ports"], key=lambda p: natural_key(p["port"]))],
+        limit=limit, wide=wide)
+    moved = {r["ont"] for r in diff["budgets"]} | {r["ont"] for r in diff["rates"]}
+    console.print(f"{len(moved):,} ONT(s) whose budget or rates move; removed: "
+                  f"{', '.join(diff['onts_removed']) or 'none'} (--json lists every figure)",
+                  highlight=False, soft_wrap=True)
+
+
+def _arrow(row: dict[str, Any], key: str, fmt: str) -> str:
+    """``3 → 2`` when a figure moved, the figure alone when it did not, ``—`` when absent."""
+    def one(side: dict[str, Any] | None) -> str:
+        return "—" if side is None else fmt.format(side[key])
+
+    a, b = one(row["before"]), one(row["after"])
+    return a if a == b else f"{a} → {b}"
 
 
 # --------------------------------------------------------------------------- shared ducts

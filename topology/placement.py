@@ -254,7 +254,9 @@ def place(
         ``new_trench_m``, ``drop_via_ducts``, ``drop_ducts`` from the splitter's side,
         ``new_trench``: ``from``, ``to``, ``straight_m`` or None), the budget both ways
         (``downstream``, ``upstream``, ``worst_headroom_db``, ``class_ok``), ``distance_m``,
-        ``split`` and the port's guaranteed load after it.
+        ``split``, and the port's ONTs and guaranteed load before and after it
+        (``port_onts_before``/``_after``, ``port_guaranteed_before_mbps``/``_after_mbps``/
+        ``_change_mbps``) against ``port_capacity_mbps``.
 
     Raises
     ------
@@ -321,7 +323,13 @@ def place(
         reach_limit, split_limit = limits[row["port"]]
         load = port_load[row["port"]]
         after = {d: getattr(load, d).guaranteed_mbps + guaranteed[d] for d in ("down", "up")}
+        # the port before and after the new customer, and the difference (issue 16)
+        out["port_onts_before"] = load.onts
+        out["port_onts_after"] = load.onts + 1
+        out["port_guaranteed_before_mbps"] = {d: getattr(load, d).guaranteed_mbps
+                                              for d in ("down", "up")}
         out["port_guaranteed_after_mbps"] = after
+        out["port_guaranteed_change_mbps"] = dict(guaranteed)
         out["port_capacity_mbps"] = {"down": load.down.capacity_mbps, "up": load.up.capacity_mbps}
         reasons = []
         if not (figures["downstream"]["ok"] and figures["upstream"]["ok"] and figures["class_ok"]):

@@ -192,9 +192,15 @@ class WhatIfRequest(BaseModel):
 
 
 @router.post("/what-if", name="what_if")
-def what_if_route(cache: CacheDep, conn: ConnectionDep, body: WhatIfRequest) -> dict[str, Any]:
-    """The budget and capacity figures with ONTs added, removed or re-profiled; the
-    database is not touched."""
+def what_if_route(
+    cache: CacheDep, conn: ConnectionDep, body: WhatIfRequest,
+    full: Annotated[bool, Query(description="Also the whole changed network's budget and "
+                                "capacity, not only what changes.")] = False,
+) -> dict[str, Any]:
+    """What changes with ONTs added, removed or re-profiled: ONTs added and removed, every
+    ONT whose budget or rates move and whose verdicts flip, every port whose load moves
+    (before, after, change), the headline counts before and after; the database is not
+    touched."""
     topo = cache.get(conn, body.zone)
     result = what_if(
         topo.doc,
@@ -203,9 +209,9 @@ def what_if_route(cache: CacheDep, conn: ConnectionDep, body: WhatIfRequest) -> 
         remove=body.remove,
         profile={k: v.model_dump() for k, v in body.profile.items()},
     )
-    capacity = result["capacity"]
-    return {
-        "capacity": capacity.as_dict(),
-        "budget": result["budget"].as_dict(),
-        "summary": capacity.summary("port"),
-    }
+    answer: dict[str, Any] = {"difference": result["difference"]}
+    if full:
+        answer["capacity"] = result["capacity"].as_dict()
+        answer["budget"] = result["budget"].as_dict()
+        answer["summary"] = result["capacity"].summary("port")
+    return answer

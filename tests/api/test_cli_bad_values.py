@@ -59,6 +59,7 @@ BASELINE: dict[tuple[str, ...], dict[str, str]] = {
     ("place",): {"--at": "BLD-01", "--service": SERVICE},
     ("route",): {"--from": "CAB-01", "--to": "CAB-02", "--fibre-count": "96"},
     ("impact",): {"--element": "DU-01"},
+    ("what-if",): {"--remove": "ONT-01"},
     ("reserve", "create"): {"--operator": "vnpt", "--ducts": "DU-02"},
     ("reserve", "confirm"): {"reservation": "RSV-nope"},
     ("reserve", "cancel"): {"reservation": "RSV-nope"},

@@ -169,3 +169,35 @@ def test_pydantic_messages_in_our_words() -> None:
     assert cli.validation_message(caught.value) == (
         "fibre_count = 0: must be at least 1; outer_diameter_mm = 300 mm: must be at most "
         "200 mm")
+
+
+def test_what_if_shows_before_after_and_change() -> None:
+    out = _run("what-if", str(FIXTURES / "tiny.json"), "--remove", "ONT-02")
+    # ONT-02 sold 1,000 Mbit/s max each way: its port 21,000 → 20,000, 3 → 2 ONTs
+    assert re.search(r"│ onts +│ +3 │ +2 │ +-1 │", out)
+    assert "│ OLT-01/1/1 │ 3 → 2 │" in out and "21,000 → 20,000" in out
+    r = runner.invoke(app, ["what-if", str(FIXTURES / "tiny.json"), "--remove", "ONT-02",
+                            "--json"])
+    assert json.loads(r.stdout)["onts_removed"] == ["ONT-02"]
+    r = runner.invoke(app, ["what-if", str(FIXTURES / "tiny.json"), "--profile",
+                            "ONT-01:down=2000/1000,up=1/2"])
+    assert r.exit_code == 2
+    assert "assured_mbps 2000 Mbit/s exceeds max_mbps 1000 Mbit/s" in r.output
+
+
+def test_place_ranks_the_in_building_splitter_first_with_its_port_before_and_after() -> None:
+    out = _run("place", HANOI, "--at", "BLD-TL-0001", "--service", "down=1000/10000,up=1000/10000",
+               "--limit", "3", "--wide")
+    first = next(line for line in out.splitlines() if line.startswith("│ 1 "))
+    # the splitter in the customer's own building: 20 m in-building drop, no trench
+    assert "│ SP-TL-0002 │" in first and re.search(r"│ +0 │ +20 │", first)
+    r = runner.invoke(app, ["place", HANOI, "--at", "BLD-TL-0001", "--service",
+                            "down=1000/10000,up=1000/10000", "--json"])
+    c = json.loads(r.stdout)["candidates"][0]
+    change = c["port_guaranteed_change_mbps"]["down"]
+    assert change == 1000.0  # the new customer's assured rate
+    assert c["port_guaranteed_after_mbps"]["down"] == \
+        c["port_guaranteed_before_mbps"]["down"] + change
+    assert c["port_onts_after"] == c["port_onts_before"] + 1
+    assert f"{c['port_guaranteed_before_mbps']['down']:,.0f} → " \
+        f"{c['port_guaranteed_after_mbps']['down']:,.0f}" in first

@@ -102,5 +102,22 @@ def test_placement_and_what_if(client: TestClient) -> None:
     assert r.status_code == 422
     gone = doc["onts"][1]["id"]
     body = client.post("/what-if", json={"remove": [gone]}).json()
-    assert gone not in {o["id"] for o in body["capacity"]["onts"]}
+    # what changes, not the whole network: the ONT gone, its port's load, the headline
+    assert set(body) == {"difference"}
+    diff = body["difference"]
+    assert diff["onts_removed"] == [gone] and diff["onts_added"] == []
+    assert diff["headline"]["onts"] == {"before": 3, "after": 2, "change": -1}
+    [port] = diff["ports"]
+    # the removed ONT sold 1,000 Mbit/s max each way: 21,000 → 20,000 on its port
+    assert port["change"]["sold_max_down_mbps"] == -1000.0
+    assert (port["before"]["onts"], port["after"]["onts"]) == (3, 2)
+    full = client.post("/what-if", params={"full": "true"}, json={"remove": [gone]}).json()
+    assert gone not in {o["id"] for o in full["capacity"]["onts"]}
+    assert full["difference"] == diff
+    # a profile that breaks a rule is refused naming it
+    svc_bad = {"down": {"assured_mbps": 2000, "max_mbps": 1000},
+               "up": {"assured_mbps": 100, "max_mbps": 1000}}
+    r = client.post("/what-if", json={"profile": {doc["onts"][0]["id"]: svc_bad}})
+    assert r.status_code == 422 and r.json()["type"] == "/problems/invalid-value"
+    assert "assured_mbps 2000 Mbit/s exceeds max_mbps 1000 Mbit/s" in r.json()["detail"]
     assert client.get("/export").json() == before  # nothing written
