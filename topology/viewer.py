@@ -691,7 +691,9 @@ def ont_hover(ont: dict[str, Any], kind: str, budget: Any, capacity: Any,
             f"{fmt_rate(capacity.down.full_load_mbps)} ↓ / {fmt_rate(capacity.up.full_load_mbps)} ↑"
         )
         lines.append(
-            "10G-symmetric: yes" if capacity.ten_g_symmetric
+            # a property of the line and the uplink, not of the load: said where it is shown
+            "10G-symmetric: yes (XGS-PON line and uplink; the load above is apart)"
+            if capacity.ten_g_symmetric
             else _wrap("10G-symmetric: no (" + _esc("; ".join(capacity.reasons)) + ")")
         )
     lines.append("click: trace to the OLT")

@@ -568,6 +568,21 @@
       }).join("");
   }
 
+  function unknownZone(wanted, zones) {
+    // the URL names no zone: say so and list them, rather than show another zone
+    setStatus("unknown zone " + wanted);
+    $("zone").value = "";
+    $("zone-name").textContent = "No zone \u201c" + wanted + "\u201d";
+    $("headlines").innerHTML = "";
+    $("details-body").innerHTML = "<p id=\"unknown-zone\">There is no zone with the id <code>" +
+      esc(wanted) + "</code>. The zones:</p><ul class=\"zone-list\">" +
+      zones.map(function (z) {
+        return "<li><a href=\"/viewer/" + encodeURIComponent(z.id) + "\">" + esc(z.name) +
+          "</a> <code>" + esc(z.id) + "</code></li>";
+      }).join("") + "</ul>";
+    return null;
+  }
+
   function zoneFromPath() {
     var m = location.pathname.match(/^\/viewer\/([^/]+)\/?$/);
     return m ? decodeURIComponent(m[1]) : null;
@@ -618,8 +633,8 @@
       var known = picker.zones.some(function (z) { return z.id === wanted; });
       var zone = known ? wanted : (picker.zones.length ? picker.zones[0].id : null);
       if (!zone) { setStatus("no zone in the database"); return null; }
-      if (wanted && !known) { setStatus("unknown zone " + wanted + ": showing " + zone); }
-      return loadZone(zone, wanted && !known);
+      if (wanted && !known) { return unknownZone(wanted, picker.zones); }
+      return loadZone(zone, false);
     }).catch(fail);
   }
 

@@ -411,6 +411,38 @@ def test_a_server_that_wants_keys_shows_a_planner_only_its_operator(
     engine.dispose()
 
 
+def test_an_unknown_zone_lists_the_zones_instead_of_showing_another(
+        browser: Any, hanoi: dict[str, Any], tmp_path: Path) -> None:
+    # A remote browser sends its key from the page's script only: the page itself loads, and
+    # the script, finding no zone "nope", lists the zones instead of drawing the first one.
+    from ponmodel.api.main import create_app
+    from ponmodel.keys import create_key
+    from ponmodel.settings import Settings
+    from ponmodel.storage import import_document, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'keyed.db'}")
+    migrate(engine)
+    import_document(engine, hanoi, replace=True, validated=True)
+    _, token = create_key(engine, role="viewer")
+    app = create_app(Settings(database_url="sqlite://", local_viewer=False), engine=engine)
+    with _serve(app) as url:
+        page = Page(browser)
+        try:
+            page.page.goto(f"{url}/viewer/nope#key={token}")
+            page.page.wait_for_selector("#unknown-zone", timeout=30_000)
+            links = page.page.eval_on_selector_all(
+                ".zone-list a", "els => els.map(e => e.getAttribute('href'))")
+            assert sorted(links) == sorted(f"/viewer/{z['id']}" for z in hanoi["zones"])
+            assert page.page.text_content("#status") == "unknown zone nope"
+            assert page.page.evaluate("document.body.dataset.ready") is None  # nothing drawn
+            # the zone's layers were asked for ahead (for a fast first paint): their 404s only
+            assert [e for e in page.errors if "status of 404" not in e] == []
+            assert len(page.errors) <= 3
+        finally:
+            page.context.close()
+    engine.dispose()
+
+
 def test_the_exported_file_works_offline(browser: Any, hanoi: dict[str, Any],
                                          tmp_path: Path) -> None:
     topo = build_topology(_zone_doc(hanoi, ZONE))
