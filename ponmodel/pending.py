@@ -102,6 +102,9 @@ class PendingNetwork:
         self.changed: dict[str, tuple[str, dict[str, Any] | None]] = {}
         """id → (kind, element after the change, or None when it removes it)."""
         self._stored: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        self._link_ids: dict[tuple[str, str], list[str]] = {}
+        """(column, node) → ids of the stored links whose ``from_id``/``to_id`` is node: the
+        stored network does not change while a change is checked, so each is read once."""
 
     # ------------------------------------------------------------------ elements
     def put(self, kind: str, element_id: str, element: dict[str, Any] | None) -> None:
@@ -174,8 +177,12 @@ class PendingNetwork:
         return self._links("from_id", "from", node, after)
 
     def _links(self, column: str, field: str, node: str, after: bool) -> list[dict[str, Any]]:
-        table = LinkTable.__table__
-        ids = list(self.conn.execute(select(table.c.id).where(table.c[column] == node)).scalars())
+        key = (column, node)
+        if key not in self._link_ids:
+            table = LinkTable.__table__
+            self._link_ids[key] = list(self.conn.execute(
+                select(table.c.id).where(table.c[column] == node)).scalars())
+        ids = list(self._link_ids[key])
         if after:
             ids += [i for i, (k, e) in self.changed.items()
                     if k == "link" and e is not None and e.get(field) == node]
@@ -186,6 +193,70 @@ class PendingNetwork:
             if found is not None and found[1].get(field) == node:
                 out[ident] = found[1]
         return [out[i] for i in sorted(out)]
+
+    # ------------------------------------------------------------------ reading ahead
+    def preload_around(self, nodes: Iterable[str]) -> None:
+        """Read at once the stored links into and out of each node, and those links."""
+        wanted = sorted({n for n in nodes if isinstance(n, str)
+                         and (("from_id", n) not in self._link_ids
+                              or ("to_id", n) not in self._link_ids)})
+        if not wanted:
+            return
+        table = LinkTable.__table__
+        out_of: dict[str, list[str]] = {n: [] for n in wanted}
+        into: dict[str, list[str]] = {n: [] for n in wanted}
+        found: list[str] = []
+        for start in range(0, len(wanted), 5000):
+            batch = wanted[start:start + 5000]
+            for ident, a, b in self.conn.execute(
+                    select(table.c.id, table.c.from_id, table.c.to_id).where(
+                        table.c.from_id.in_(batch) | table.c.to_id.in_(batch))):
+                found.append(ident)
+                if a in out_of:
+                    out_of[a].append(ident)
+                if b in into:
+                    into[b].append(ident)
+        for node in wanted:
+            self._link_ids[("from_id", node)] = sorted(out_of[node])
+            self._link_ids[("to_id", node)] = sorted(into[node])
+        self.load(found)
+
+    def preload_up(self, nodes: Iterable[str]) -> None:
+        """Read at once, for each node, the stored links up to its port (every link into
+        each node on the way) and the nodes they leave: one recursive query, where walking
+        up link by link takes two queries a step."""
+        self._preload_walk(nodes, up=True)
+
+    def preload_down(self, nodes: Iterable[str]) -> None:
+        """Read at once the stored subtree below each node: every link out of each node
+        on the way down, and the nodes they reach."""
+        self._preload_walk(nodes, up=False)
+
+    def _preload_walk(self, nodes: Iterable[str], *, up: bool) -> None:
+        near, far = ("to_id", "from_id") if up else ("from_id", "to_id")
+        start = sorted({n for n in nodes if isinstance(n, str) and (near, n) not in self._link_ids})
+        if not start:
+            return
+        table = LinkTable.__table__
+        rows: set[tuple[str, str, str]] = set()
+        for first in range(0, len(start), 5000):
+            batch = start[first:first + 5000]
+            walk = select(table.c.id, table.c.from_id, table.c.to_id).where(
+                table.c[near].in_(batch)).cte("walk", recursive=True)
+            step = select(table.c.id, table.c.from_id, table.c.to_id).join(
+                walk, table.c[near] == walk.c[far])
+            walk = walk.union(step)  # UNION, not ALL: a repeated row ends the recursion
+            rows.update(tuple(r) for r in self.conn.execute(  # type: ignore[misc]
+                select(walk.c.id, walk.c.from_id, walk.c.to_id)))
+        index = 2 if up else 1  # the column matching ``near`` in (id, from_id, to_id)
+        other = 1 if up else 2
+        grouped: dict[str, list[str]] = {n: [] for n in start}
+        for row in rows:
+            grouped.setdefault(row[other], [])  # the recursion asked about it too
+            grouped.setdefault(row[index], []).append(row[0])
+        for node, ids in grouped.items():  # every node asked about has all its links here
+            self._link_ids.setdefault((near, node), sorted(ids))
+        self.load([r[0] for r in rows] + [r[other] for r in rows])
 
     def parent(self, node: str, *, after: bool = True) -> str | None:
         """The ``from`` of the (first) link into ``node``, or None."""

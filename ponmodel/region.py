@@ -66,6 +66,7 @@ class Region:
     def add_chains(self) -> None:
         """For every splitter and ONT held, the links up to its port (and that port)."""
         pending = [i for i, (k, _) in self.elements.items() if k in ("splitter", "ont")]
+        self.net.preload_up(pending)  # one query for every chain, not two a step
         done: set[str] = set()
         while pending:
             node = pending.pop()
@@ -123,6 +124,16 @@ def touched_region(net: PendingNetwork, operated: list[tuple[str, str, str]]) ->
     """
     region = Region(net)
     roots: list[str] = []  # nodes whose subtree the region holds
+    net.load(ident for _, _, ident in operated)
+    around: list[str] = []  # read ahead, at once, what the loop below asks node by node
+    for op, kind, ident in operated:
+        if kind == "link":
+            for state in (net.get(ident), net.get(ident, after=False)):
+                if state is not None:
+                    around += [state[1].get("from"), state[1].get("to")]
+        elif kind in ("splitter", "port") and op != "delete":
+            around.append(ident)
+    net.preload_around(around)
     for op, kind, ident in operated:
         after = net.get(ident)
         before = net.get(ident, after=False)
@@ -143,6 +154,7 @@ def touched_region(net: PendingNetwork, operated: list[tuple[str, str, str]]) ->
                     roots.append(state[1]["to"])
         elif kind in ("splitter", "port") and op != "delete":
             region.add_links_around(ident)
+    net.preload_down(roots)
     for root in roots:
         for found in net.subtree(root):
             region.add(found)
