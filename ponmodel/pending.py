@@ -105,6 +105,8 @@ class PendingNetwork:
         self._link_ids: dict[tuple[str, str], list[str]] = {}
         """(column, node) → ids of the stored links whose ``from_id``/``to_id`` is node: the
         stored network does not change while a change is checked, so each is read once."""
+        self._port_ids: dict[str, list[str]] = {}
+        """OLT → its stored ports' ids, in order (read once, as links are)."""
 
     # ------------------------------------------------------------------ elements
     def put(self, kind: str, element_id: str, element: dict[str, Any] | None) -> None:
@@ -132,7 +134,12 @@ class PendingNetwork:
             for start in range(0, len(ids_of_kind), 5000):
                 batch = ids_of_kind[start:start + 5000]
                 for element in read_elements(self.conn, kind, ids=batch)[0]:
-                    if kind == "olt":
+                    if kind == "olt":  # its ports come with it: keep them as elements too
+                        ports = element.get("ports") or []
+                        self._port_ids.setdefault(element["id"], [p["id"] for p in ports])
+                        for port in ports:
+                            self._stored.setdefault(
+                                port["id"], ("port", {**port, "olt": element["id"]}))
                         element = {k: v for k, v in element.items() if k != "ports"}
                     self._stored[element["id"]] = (kind, element)
 
@@ -219,7 +226,7 @@ class PendingNetwork:
         for node in wanted:
             self._link_ids[("from_id", node)] = sorted(out_of[node])
             self._link_ids[("to_id", node)] = sorted(into[node])
-        self.load(found)
+        self.load([*found, *wanted])  # the links, and the nodes themselves
 
     def preload_up(self, nodes: Iterable[str]) -> None:
         """Read at once, for each node, the stored links up to its port (every link into
@@ -314,9 +321,12 @@ class PendingNetwork:
     def ports_of(self, olt_id: str) -> list[dict[str, Any]]:
         """The ports of an OLT after the change, in their order (stored ports by position,
         then the ports the change adds, by id)."""
-        table = PortTable.__table__
-        ids = list(self.conn.execute(select(table.c.id).where(table.c.olt_id == olt_id)
-                                     .order_by(table.c.position)).scalars())
+        if olt_id not in self._port_ids:
+            table = PortTable.__table__
+            self._port_ids[olt_id] = list(self.conn.execute(
+                select(table.c.id).where(table.c.olt_id == olt_id)
+                .order_by(table.c.position)).scalars())
+        ids = list(self._port_ids[olt_id])
         added = sorted(i for i, (k, e) in self.changed.items()
                        if k == "port" and e is not None and e.get("olt") == olt_id
                        and i not in ids)

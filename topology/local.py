@@ -8,7 +8,8 @@ structures and zones they sit in, and the network's defaults): computed on that 
 by the same functions, they equal the figures of the whole network to the last bit
 (``tests/topology/test_local.py`` checks every ONT of the fixtures).
 
-Reading it costs a few indexed queries per tree level, whatever the network's size: what
+Reading it costs a dozen indexed queries (the walks up and down the tree are one recursive
+query each), whatever the network's size: what
 ``GET /budget/onts/{id}`` and ``GET /capacity/onts/{id}`` answer from right after an edit,
 before the cached network catches up.
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, literal, select
 
 from ponmodel.document import FORMAT, Document
 from ponmodel.elements import LinkTable, PortTable
@@ -40,18 +41,16 @@ _MAX_DEPTH = 64
 
 
 def port_of(conn: Connection, ont_id: str) -> tuple[str, str] | None:
-    """(port, OLT) whose tree holds an ONT (walking up its links), or None."""
+    """(port, OLT) whose tree holds an ONT (walking up its links in one recursive query),
+    or None."""
     links, ports = LinkTable.__table__, PortTable.__table__
-    node = ont_id
-    for _ in range(_MAX_DEPTH):
-        source = conn.execute(select(links.c.from_id).where(links.c.to_id == node)).scalar()
-        if source is None:
-            return None
-        olt = conn.execute(select(ports.c.olt_id).where(ports.c.id == source)).scalar()
-        if olt is not None:
-            return str(source), str(olt)
-        node = source
-    return None
+    up = select(links.c.from_id.label("node"), literal(1).label("depth")).where(
+        links.c.to_id == ont_id).cte("up", recursive=True)
+    up = up.union_all(select(links.c.from_id, up.c.depth + 1).join(
+        up, links.c.to_id == up.c.node).where(up.c.depth < _MAX_DEPTH))
+    found = conn.execute(select(ports.c.id, ports.c.olt_id).join(
+        up, ports.c.id == up.c.node).order_by(up.c.depth).limit(1)).first()
+    return None if found is None else (str(found[0]), str(found[1]))
 
 
 def olt_of(conn: Connection, ont_id: str) -> str | None:
@@ -73,19 +72,14 @@ def olt_document(conn: Connection, ont_id: str, *, whole_olt: bool = True) -> Do
     olts = elements_by_ids(conn, "olt", [olt_id])
     if not whole_olt:
         olts[0]["ports"] = [p for p in olts[0]["ports"] if p["id"] == port_id]
-    frontier = [p["id"] for p in olts[0]["ports"]]
-    link_ids: list[str] = []
-    nodes: list[str] = []
-    for _ in range(_MAX_DEPTH):
-        if not frontier:
-            break
-        rows = []
-        for start in range(0, len(frontier), 5000):
-            rows += conn.execute(select(links.c.id, links.c.to_id).where(
-                links.c.from_id.in_(frontier[start:start + 5000]))).all()
-        link_ids += [r[0] for r in rows]
-        frontier = [r[1] for r in rows]
-        nodes += frontier
+    # every port's whole tree, in one recursive query (an OLT has at most a few hundred ports)
+    down = select(links.c.id, links.c.to_id, literal(1).label("depth")).where(
+        links.c.from_id.in_([p["id"] for p in olts[0]["ports"]])).cte("down", recursive=True)
+    down = down.union_all(select(links.c.id, links.c.to_id, down.c.depth + 1).join(
+        down, links.c.from_id == down.c.to_id).where(down.c.depth < _MAX_DEPTH))
+    rows = conn.execute(select(down.c.id, down.c.to_id)).all()
+    link_ids = [r[0] for r in rows]
+    nodes = [r[1] for r in rows]
     doc_links = elements_by_ids(conn, "link", link_ids)
     splitters = elements_by_ids(conn, "splitter", nodes)
     onts = elements_by_ids(conn, "ont", nodes)
