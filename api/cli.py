@@ -104,7 +104,9 @@ def within(lo: float, hi: float | None = None, unit: str = "") -> Any:
     typer._click.exceptions.BadParameter: -96 fibres: must be from 1 to 10,000 fibres
     """
     def shown(x: float) -> str:
-        return f"{x:,g}" if isinstance(x, float) else f"{x:,}"
+        if isinstance(x, float):
+            return f"{x:,g}" if abs(x) >= 10_000 else f"{x:g}"
+        return f"{x:,}" if abs(x) >= 10_000 else str(x)  # a year is 2025, not 2,025
 
     rule = (f"must be from {shown(lo)} to {shown(hi)}{unit}" if hi is not None
             else f"must be at least {shown(lo)}{unit}")
@@ -167,15 +169,23 @@ def report_error(exc: BaseException, as_json: bool) -> int:
         failure = storage_failure(exc, "(the command's)")
         if failure is not None:
             exc = failure
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     if isinstance(exc, ValidationError):
         message, code = validation_message(exc), EXIT_INVALID
+    elif isinstance(exc, ArgumentError | NoSuchModuleError):
+        message = f"--database: not a database URL ponmodel can open ({exc})"
+        code = EXIT_INVALID
+    elif isinstance(exc, OSError) and exc.filename is not None:
+        message = f"{exc.filename}: {exc.strerror or exc}"  # a path the user named
+        code = EXIT_INVALID
     elif isinstance(exc, PonmodelError | CatalogError):
         try:
             _fail(exc, as_json)
         except typer.Exit as done:
             return int(done.exit_code)
         raise AssertionError  # pragma: no cover - _fail always exits
-    elif isinstance(exc, ValueError):
+    elif isinstance(exc, ValueError | OverflowError):
         message, code = str(exc), EXIT_INVALID
     else:
         if os.environ.get("PONMODEL_DEBUG"):
@@ -459,7 +469,7 @@ def schema_cmd(
 
 @app.command("generate")
 def generate_cmd(
-    onts: Annotated[int, typer.Option(min=1, help="Number of ONTs.")],
+    onts: Annotated[int, typer.Option(callback=within(1, None, " ONTs"), help="Number of ONTs.")],
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here (default: stdout).")
@@ -524,7 +534,9 @@ def demo_cmd(database: DbOpt = None, as_json: JsonOpt = False) -> None:
 def serve_cmd(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(
+        callback=within(1, None, " workers"),
+        help="Worker processes.")] = 1,
     database: DbOpt = None,
 ) -> None:
     """Run the API (default http://127.0.0.1:8000; docs at /docs)."""
@@ -749,16 +761,10 @@ def _same_budget(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
 
 
 def _print_applied(result: dict[str, Any]) -> None:
-    from rich.text import Text
-
-    table = Table(title=f"applied: network revision {result['revision']}")
-    for column in ("op", "kind", "id", "version"):
-        table.add_column(column, justify="right" if column == "version" else "left",
-                         overflow="fold")
-    for e in result["elements"]:
-        table.add_row(e["op"], e["kind"], Text(e["id"]),
-                      "removed" if e["version"] is None else str(e["version"]))
-    console.print(table)
+    print_table(console, f"applied: network revision {result['revision']}", [
+        Col("op"), Col("kind"), Col("id", id=True), Col("version", "right")],
+        [[e["op"], e["kind"], e["id"], "removed" if e["version"] is None else e["version"]]
+         for e in result["elements"]])
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -800,35 +806,37 @@ def _field_rows(change: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _print_dry_run(result: dict[str, Any]) -> None:
-    from rich.text import Text
-
-    table = Table(title=f"dry run, nothing written (network revision {result['revision']})")
-    for column in ("element", "field", "before", "after"):
-        # a dotted field name stays whole (the longest, 26 characters, fits 80 columns)
-        table.add_column(column, overflow="fold", no_wrap=column == "field")
+    rows = []
     for change in result["changes"]:
-        rows = _field_rows(change)
-        element = f"{change['op']} {change['kind']} {change['id']}"
-        for i, (name, old, new) in enumerate(rows):
-            table.add_row(*(Text(cell) for cell in (element if i == 0 else "", name, old, new)),
-                          end_section=i == len(rows) - 1)
-    console.print(table)
+        fields = _field_rows(change)
+        for i, (name, old, new) in enumerate(fields):
+            rows.append([f"{change['op']} {change['kind']}" if i == 0 else "",
+                         change["id"] if i == 0 else "", name, old, new])
+    # ids whole; a list of ids in a value wraps between its items, never inside one
+    print_table(console, f"dry run, nothing written (network revision {result['revision']})",
+                [Col("change"), Col("element", id=True), Col("field", id=True),
+                 Col("before", wrap=True), Col("after", wrap=True)],
+                [[a, b, c, _spaced(d), _spaced(e)] for a, b, c, d, e in rows])
     if not result["budgets"]:
         console.print("no ONT's budget moves")
         return
-    budgets = Table(title="ONT budgets that move (dB)")
-    for column in ("ONT", "dir", "loss", "Δ loss", "headroom", "class"):
-        budgets.add_column(column, justify="left" if column in ("ONT", "dir") else "right",
-                           overflow="fold")
-    for move in result["budgets"]:
-        old, new = move["before"], move["after"]
-        budgets.add_row(
-            Text(move["ont"]), move["direction"].removesuffix("stream"),
-            _moved(old, new, "loss_db"),
-            "" if old is None or new is None else f"{new['loss_db'] - old['loss_db']:+.3f}",
-            _moved(old, new, "headroom_db"), _moved(old, new, "class_ok"),
-        )
-    console.print(budgets)
+    print_table(console, "ONT budgets that move (dB)", [
+        Col("ONT", id=True), Col("dir"), Col("loss", "right"), Col("Δ loss", "right"),
+        Col("headroom", "right"), Col("class", "right")],
+        [[move["ont"], move["direction"].removesuffix("stream"),
+          _moved(move["before"], move["after"], "loss_db"),
+          "" if move["before"] is None or move["after"] is None
+          else f"{move['after']['loss_db'] - move['before']['loss_db']:+.3f}",
+          _moved(move["before"], move["after"], "headroom_db"),
+          _moved(move["before"], move["after"], "class_ok")] for move in result["budgets"]])
+
+
+def _spaced(value: str) -> str:
+    """A JSON list or object with a space after each separator, so that a table wraps it
+    between its items (``["DU-1", "DU-2"]``), never inside an id."""
+    if value[:1] in ("[", "{"):
+        return value.replace('","', '", "').replace(",{", ", {").replace('":', '": ')
+    return value
 
 
 def _moved(old: dict[str, Any] | None, new: dict[str, Any] | None, key: str) -> str:
@@ -1069,12 +1077,18 @@ def view_cmd(
 
 @bench_app.command("viewer")
 def bench_viewer_cmd(
-    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    onts: Annotated[int, typer.Option(
+        callback=within(1, None, " ONTs"),
+        help="ONTs in the generated network.")] = 100_000,
     seed: Annotated[int, typer.Option()] = 0,
-    runs: Annotated[int, typer.Option(min=1, help="Page loads (median).")] = 3,
+    runs: Annotated[int, typer.Option(
+        callback=within(1, None, " runs"),
+        help="Page loads (median).")] = 3,
     zone: Annotated[str | None, typer.Option(help="Default: the zone with most ONTs.")] = None,
     zones: Annotated[
-        int | None, typer.Option(min=1, help="Zones generated (default: one per 4,000 ONTs).")
+        int | None, typer.Option(
+            callback=within(1, None, " zones"),
+            help="Zones generated (default: one per 4,000 ONTs).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -1115,7 +1129,7 @@ def budget_cmd(
     """Optical budget of every ONT, both directions, against its class (worst first)."""
     from ponmodel.errors import PonmodelError
     from ponmodel.topology.budget import network_budget
-    from ponmodel.topology.figures import ont_verdict
+    from ponmodel.topology.figures import failed_checks
 
     try:
         report = network_budget(_load(file, database, zone))
@@ -1130,12 +1144,12 @@ def budget_cmd(
     ok = sum(1 for o in report.onts if o.ok)
     columns = [Col("ONT", id=True), Col("port", id=True), Col("km", "right", drop=3),
                Col("split", "right", drop=4), Col("loss ↓/↑ dB", "right", drop=2),
-               Col("headroom ↓/↑ dB", "right"), Col("class", drop=1), Col("verdict")]
+               Col("headroom ↓/↑ dB", "right"), Col("checks failed", wrap=True)]
     rows = [[o.id, o.port, f"{o.distance_m / 1000:.2f}", f"1:{o.split}",
              f"{o.downstream.loss_db:.2f} / {o.upstream.loss_db:.2f}",
              f"{o.downstream.headroom_db:.2f} / {o.upstream.headroom_db:.2f}",
-             "ok" if o.class_ok else "[red]no[/]",
-             "[green]ok[/]" if o.ok else f"[red]fails {ont_verdict(o)}[/]"] for o in onts]
+             "[green]none[/]" if o.ok else f"[red]{', '.join(failed_checks(o))}[/]"]
+            for o in onts]
     print_table(console, f"optical budget: {ok:,} of {len(report.onts):,} ONTs pass every "
                 f"check (margin {report.safety_margin_db:g} dB), worst first", columns, rows,
                 wide=wide, limit=limit)
@@ -1176,15 +1190,15 @@ def check_cmd(
         _print_json({**summary, "timings_s": check.timings,
                      "files": {name: str(path) for name, path in paths.items()}})
         return
-    failing = summary["onts_failing"]
+    failing = summary["onts_failing_check"]
     rows = [
-        ("ONTs passing every check", summary["onts_ok"]),
-        ("ONTs failing any check", failing["any"]),
-        ("ONTs failing downstream", failing["downstream"]),
-        ("ONTs failing upstream", failing["upstream"]),
-        ("ONTs outside their class window", failing["class"]),
-        ("ONTs beyond reach", failing["reach"]),
-        ("ONTs beyond the split limit", failing["split"]),
+        ("ONTs passing every check", summary["onts_within_budget"]),
+        ("ONTs failing any check", summary["onts_failing_budget"]),
+        ("… failing downstream (an ONT may fail several)", failing["downstream"]),
+        ("… failing upstream", failing["upstream"]),
+        ("… outside their class window", failing["class"]),
+        ("… beyond reach", failing["reach"]),
+        ("… beyond the split limit", failing["split"]),
         ("ports in use with every ONT within budget", summary["ports_all_onts_ok"]),
         ("ports within differential reach and loss", summary["ports_differential_ok"]),
         ("ports admissible both ways", summary["ports_admissible_both_ways"]),
@@ -1818,6 +1832,9 @@ def reserve_create_cmd(
             cable_diameter_mm = planned_mm
     else:
         route = [d.strip() for d in (ducts or "").split(",") if d.strip()]
+        if not route:
+            msg = f"--ducts {ducts!r}: no duct id (give them in order, comma-separated)"
+            raise typer.BadParameter(msg)
     try:
         row = reserve(_engine(database), operator=operator, ducts=route,
                       outer_diameter_mm=cable_diameter_mm, fibre_count=fibre_count,
@@ -1842,8 +1859,15 @@ def _planned_route(path: Path, number: int, as_json: bool) -> tuple[list[str], f
     if not 1 <= number <= len(routes):
         _invalid(f"--route {number}: {path} holds {len(routes)} route(s)", as_json)
     diameter = data.get("cable_diameter_mm")
+    if diameter is not None:
+        if not isinstance(diameter, int | float) or isinstance(diameter, bool):
+            _invalid(f"{path}: cable_diameter_mm must be a number of mm", as_json)
+        try:
+            within(0.1, 200.0, " mm")(float(diameter))
+        except typer.BadParameter as exc:
+            _invalid(f"{path}: cable_diameter_mm {exc}", as_json)
     return [str(d) for d in routes[number - 1]["ducts"]], \
-        float(diameter) if isinstance(diameter, int | float) else None
+        None if diameter is None else float(diameter)
 
 
 def _reservation_action(action: str, reservation: str, database: str | None,
@@ -1887,6 +1911,9 @@ def reserve_list_cmd(
     """Every reservation (optionally of one operator or in one status)."""
     from ponmodel.reservations import list_reservations
 
+    if status is not None and status not in ("reserved", "confirmed", "cancelled", "expired"):
+        msg = f"--status {status!r}: expected reserved, confirmed, cancelled or expired"
+        raise typer.BadParameter(msg)
     rows = list_reservations(_engine(database), operator=operator, status=status)
     if as_json:
         _print_json(rows)
@@ -1899,7 +1926,9 @@ def reserve_list_cmd(
 
 @bench_app.command("import")
 def bench_import_cmd(
-    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    onts: Annotated[int, typer.Option(
+        callback=within(1, None, " ONTs"),
+        help="ONTs in the generated network.")] = 100_000,
     seed: Annotated[int, typer.Option()] = 0,
     postgres: Annotated[
         str | None,
@@ -1940,9 +1969,13 @@ def bench_import_cmd(
 
 @bench_app.command("budget")
 def bench_budget_cmd(
-    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    onts: Annotated[int, typer.Option(
+        callback=within(1, None, " ONTs"),
+        help="ONTs in the generated network.")] = 100_000,
     seed: Annotated[int, typer.Option()] = 0,
-    repeats: Annotated[int, typer.Option(min=1, help="Runs per timing (median).")] = 5,
+    repeats: Annotated[int, typer.Option(
+        callback=within(1, None, " runs"),
+        help="Runs per timing (median).")] = 5,
     as_json: JsonOpt = False,
 ) -> None:
     """Time the optical budget: kernel, pure-Python twin, plain networkx, array building."""
@@ -1969,9 +2002,13 @@ def bench_budget_cmd(
 
 @bench_app.command("capacity")
 def bench_capacity_cmd(
-    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 100_000,
+    onts: Annotated[int, typer.Option(
+        callback=within(1, None, " ONTs"),
+        help="ONTs in the generated network.")] = 100_000,
     seed: Annotated[int, typer.Option()] = 0,
-    repeats: Annotated[int, typer.Option(min=1, help="Runs per timing (median).")] = 5,
+    repeats: Annotated[int, typer.Option(
+        callback=within(1, None, " runs"),
+        help="Runs per timing (median).")] = 5,
     as_json: JsonOpt = False,
 ) -> None:
     """Time the bandwidth allocation (kernel, twin, end to end) and a placement query."""
@@ -1999,7 +2036,9 @@ def bench_capacity_cmd(
 
 @bench_app.command("ducts")
 def bench_ducts_cmd(
-    ducts: Annotated[int, typer.Option(min=100, help="Ducts in the generated city.")] = 100_000,
+    ducts: Annotated[int, typer.Option(
+        callback=within(100, None, " ducts"),
+        help="Ducts in the generated city.")] = 100_000,
     postgres: Annotated[str | None, typer.Option(
         help="Scratch PostgreSQL for the reservation throughput "
         "(default: PONMODEL_TEST_DATABASE_URL).")] = None,
@@ -2034,8 +2073,12 @@ def bench_ducts_cmd(
 @bench_app.command("edits")
 def bench_edits_cmd(
     onts: Annotated[list[int] | None, typer.Option(
-        "--onts", min=1000, help="Network sizes (repeat the option).")] = None,
-    rounds: Annotated[int, typer.Option(min=1, help="Rounds per size (median).")] = 25,
+        "--onts",
+            callback=within(1000, None, " ONTs"),
+            help="Network sizes (repeat the option).")] = None,
+    rounds: Annotated[int, typer.Option(
+        callback=within(1, None, " rounds"),
+        help="Rounds per size (median).")] = 25,
     postgres: Annotated[str | None, typer.Option(
         help="Scratch PostgreSQL server (default: PONMODEL_TEST_DATABASE_URL).")] = None,
     as_json: JsonOpt = False,
@@ -2065,7 +2108,9 @@ def bench_edits_cmd(
 
 @bench_app.command("e2e")
 def bench_e2e_cmd(
-    onts: Annotated[int, typer.Option(min=1, help="ONTs in the generated network.")] = 1_000_000,
+    onts: Annotated[int, typer.Option(
+        callback=within(1, None, " ONTs"),
+        help="ONTs in the generated network.")] = 1_000_000,
     seed: Annotated[int, typer.Option()] = 0,
     postgres: Annotated[str | None, typer.Option(
         help="PostgreSQL server for a scratch database, created and dropped "
@@ -2099,12 +2144,20 @@ def bench_e2e_cmd(
 
 @bench_app.command("load")
 def bench_load_cmd(
-    rate: Annotated[float, typer.Option(min=0.1, help="Arrivals per second (open loop).")]
+    rate: Annotated[float, typer.Option(
+        callback=within(0.1, None, " requests/s"),
+        help="Arrivals per second (open loop).")]
     = 200.0,
-    duration: Annotated[float, typer.Option(min=0.1, help="Seconds of arrivals.")] = 60.0,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes of the server.")] = 2,
+    duration: Annotated[float, typer.Option(
+        callback=within(0.1, None, " s"),
+        help="Seconds of arrivals.")] = 60.0,
+    workers: Annotated[int, typer.Option(
+        callback=within(1, None, " workers"),
+        help="Worker processes of the server.")] = 2,
     write_share: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Share of arrivals that are writes (reservations, ONT edits).")]
+
+            callback=within(0.0, 1.0),
+            help="Share of arrivals that are writes (reservations, ONT edits).")]
     = 0.02,
     edit: Annotated[str, typer.Option(
         help="What an ONT edit changes: customer (a rename) or service (1 Mbit/s of its "

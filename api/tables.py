@@ -79,13 +79,13 @@ def _cell(value: Any) -> Text:
 
 
 def _min_width(col: Col, rows: Sequence[Sequence[Any]], index: int) -> int:
-    """The narrowest a column may be: its longest cell (its longest word when it wraps); a
-    header wraps between its words."""
+    """The narrowest a column may be: its longest cell and its header (their longest word
+    when the column wraps: rich keeps a column that does not wrap, header included, on one
+    line)."""
     cells = [_cell(r[index]).plain for r in rows]
-    header = max((len(w) for w in col.header.split()), default=1)
     if col.wrap:
-        return max([header, *(len(w) for c in cells for w in c.split())])
-    return max([header, *(len(c) for c in cells)])
+        return max([1, *(len(w) for c in [col.header, *cells] for w in c.split())])
+    return max([1, len(col.header), *(len(c) for c in cells)])
 
 
 def print_table(console: Console, title: str | None, columns: Sequence[Col],

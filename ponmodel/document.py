@@ -56,7 +56,7 @@ from ponmodel.elements import (
     StructureCreate,
     ZoneCreate,
 )
-from ponmodel.errors import DocumentError, ElementError
+from ponmodel.errors import DocumentError, ElementError, range_words
 from ponmodel.types import ElementId
 
 Document = dict[str, Any]
@@ -904,6 +904,12 @@ def _shape_problem(
         length = len(value) if isinstance(value, str) else 0
         message = (f"must be at most {err['ctx']['max_length']} characters, got "
                    f"{length:,}: {shown(value, 40)}")
+    elif err["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        # the rule, then the value given (read back from the document, shown cut)
+        value = _value_at(raw, tokens)
+        given = value if isinstance(value, int | float) and not isinstance(value, bool) \
+            else shown(value, 40)
+        message = range_words({**err, "input": given}) or _message(err)
     else:
         message = _message(err)
     bad = next((t for t in tokens if not _plain_key(t)), None)
@@ -949,7 +955,7 @@ def _message(err: Any) -> str:
         return f"required field {shown(err['loc'][-1])} is missing"
     if kind == "finite_number":
         return "must be a finite number (NaN and infinities are not allowed)"
-    return str(err["msg"])
+    return range_words(err) or str(err["msg"])
 
 
 # --------------------------------------------------------------------------- meaning

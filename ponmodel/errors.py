@@ -239,6 +239,28 @@ def rule_words(error: dict[str, object]) -> str:
     ...             "msg": "Field required"})
     'operator: field required'
     """
+    field, given, rule = _parts(error)
+    return f"{field}{given}: {rule}"
+
+
+def range_words(error: dict[str, object]) -> str | None:
+    """A pydantic range error (``gt``, ``ge``, ``lt``, ``le``) as the rule then the value,
+    for a message whose pointer already names the field; None for another kind of error.
+
+    Examples
+    --------
+    >>> range_words({"type": "greater_than", "loc": ("links", 2, "length_m"), "input": 0,
+    ...              "ctx": {"gt": 0.0}, "msg": "Input should be greater than 0"})
+    'must be more than 0 m, not 0 m'
+    """
+    if str(error.get("type", "")) not in _RULES:
+        return None
+    _, given, rule = _parts(error)
+    return f"{rule}, not {given.removeprefix(' = ')}" if given else rule
+
+
+def _parts(error: dict[str, object]) -> tuple[str, str, str]:
+    """(field, `` = value unit`` or ``""``, the rule) of one pydantic error."""
     loc = [str(x) for x in error.get("loc", ()) or ()]  # type: ignore[union-attr]
     if loc and loc[0] in ("body", "query", "path", "header"):
         loc = loc[1:]
@@ -257,4 +279,4 @@ def rule_words(error: dict[str, object]) -> str:
         rule = rule[:1].lower() + rule[1:]
     value = error.get("input")
     given = "" if isinstance(value, dict | list) or value is None else f" = {value}{suffix}"
-    return f"{field}{given}: {rule}"
+    return field, given, rule

@@ -118,7 +118,7 @@ class PortBudget:
     technology: str
     optics_class: str
     onts: int
-    onts_ok: int
+    onts_within_budget: int
     max_distance_m: float
     max_reach_m: float
     differential_reach_m: float
@@ -461,7 +461,7 @@ def port_budgets(forest: PonForest, columns: BudgetColumns,
     diff_reach = (np.array(max_distance) - np.array(per_port(np.minimum, distance))).tolist()
     diff_down = (np.array(per_port(np.maximum, down)) - np.array(per_port(np.minimum, down)))
     diff_up = (np.array(per_port(np.maximum, up)) - np.array(per_port(np.minimum, up)))
-    onts_ok = per_port(np.add, columns.ok.astype(np.int64))
+    onts_within_budget = per_port(np.add, columns.ok.astype(np.int64))
     worst = worst_per_port(columns.worst_headroom_db, ont_port, n_ports, forest.ont_ids).tolist()
     diffs = (diff_down.tolist(), diff_up.tolist())
     ports = []
@@ -483,7 +483,8 @@ def port_budgets(forest: PonForest, columns: BudgetColumns,
         k = worst[p]
         ports.append(PortBudget(
             id=port_id, olt=forest.port_olt[p], technology=forest.port_technology[p],
-            optics_class=forest.port_class[p], onts=int(count[p]), onts_ok=onts_ok[p],
+            optics_class=forest.port_class[p], onts=int(count[p]),
+            onts_within_budget=onts_within_budget[p],
             max_distance_m=max_distance[p], max_reach_m=reach_limit,
             differential_reach_m=diff_reach[p],
             max_differential_reach_m=technology.max_differential_reach_m,

@@ -101,6 +101,15 @@ def ont_verdict(budget: OntBudget | None) -> str:
     return "budget"
 
 
+def failed_checks(budget: OntBudget) -> list[str]:
+    """Every check an ONT fails, in the order of :func:`ont_verdict` (empty when it passes):
+    what ``check``'s ``onts_failing_check`` counts, each ONT under each check it fails."""
+    return [name for name, ok in (("downstream", budget.downstream.ok),
+                                  ("upstream", budget.upstream.ok),
+                                  ("class", budget.class_ok), ("reach", budget.reach_ok),
+                                  ("split", budget.split_ok)) if not ok]
+
+
 def duct_figures(rows: Iterable[DuctFill]) -> dict[str, Any]:
     """Counts and metres of a set of ducts and innerducts (a zone's, or the city's).
 
@@ -217,7 +226,7 @@ def figures_by_zone(
         counts = used[z]
         counts[0] += 1
         counts[1] += p.ok
-        counts[2] += p.ok and p.onts_ok == p.onts
+        counts[2] += p.ok and p.onts_within_budget == p.onts
     out = {}
     for z in wanted:
         figures: dict[str, Any] = ont_figures(budget_by_id.get(i) for i in onts[z])

@@ -677,18 +677,20 @@ class NetworkCheck:
             "ports_in_use": len(used),
             "olts": len(cap.olts),
             "safety_margin_db": self.forest.figures.safety_margin_db,
-            "onts_ok": int(budget.ok.sum()),
-            "onts_failing": {
+            "onts_within_budget": int(budget.ok.sum()),
+            "onts_failing_budget": int((~budget.ok).sum()),
+            # each ONT under every check it fails (one ONT may fail several)
+            "onts_failing_check": {
                 "downstream": int((~result.ok_down).sum()),
                 "upstream": int((~result.ok_up).sum()),
                 "class": int((~result.class_ok).sum()),
                 "reach": int((~budget.reach_ok).sum()),
                 "split": int((~budget.split_ok).sum()),
-                "any": int((~budget.ok).sum()),
             },
             "worst_headroom_db": float(budget.worst_headroom_db.min()) if len(budget.ok) else None,
             "ports_differential_ok": sum(p.ok for p in self.ports if p.onts),
-            "ports_all_onts_ok": sum(p.ok and p.onts_ok == p.onts for p in self.ports if p.onts),
+            "ports_all_onts_ok": sum(p.ok and p.onts_within_budget == p.onts
+                                     for p in self.ports if p.onts),
             "ports_admissible_both_ways": sum(p.down.admissible and p.up.admissible
                                               for p in used),
             "olt_uplinks_admissible_both_ways": sum(o.down.admissible and o.up.admissible
@@ -839,16 +841,18 @@ def write_results(check: NetworkCheck, directory: str | Path) -> dict[str, Path]
         for k, problems in sorted(check.problems.items()) for problem in problems))
     cap_ports = check.capacity.ports
     _write_csv(paths["ports"], (
-        "port", "olt", "operator", "zone", "technology", "optics_class", "onts", "onts_ok",
+        "port", "olt", "operator", "zone", "technology", "optics_class", "onts",
+        "onts_within_budget",
         "max_distance_m", "max_reach_m", "differential_reach_m", "max_differential_reach_m",
         "differential_loss_down_db", "differential_loss_up_db", "max_differential_loss_db",
-        "worst_ont", "worst_headroom_db", "budget_ok",
+        "worst_ont", "worst_headroom_db", "differential_ok",
         *(f"{name}_{d}" for d in DIRECTIONS for name in (
             "capacity_mbps", "guaranteed_mbps", "sold_max_mbps", "oversubscription",
             "admissible")),
         "worst_served_ont", "worst_served_share", "problems",
     ), (
-        (b.id, b.olt, c.operator, c.zone, b.technology, b.optics_class, b.onts, b.onts_ok,
+        (b.id, b.olt, c.operator, c.zone, b.technology, b.optics_class, b.onts,
+         b.onts_within_budget,
          _num(b.max_distance_m, 1), _num(b.max_reach_m, 1), _num(b.differential_reach_m, 1),
          _num(b.max_differential_reach_m, 1), _num(b.differential_loss_down_db, 2),
          _num(b.differential_loss_up_db, 2), _num(b.max_differential_loss_db, 2),

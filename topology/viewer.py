@@ -50,7 +50,7 @@ from ponmodel.topology.budget import BudgetReport, hop_losses, network_budget
 from ponmodel.topology.build import Topology
 from ponmodel.topology.capacity import CapacityReport, network_capacity
 from ponmodel.topology.ducts import NEAR_SHARE, DuctFill, DuctReport, duct_fill
-from ponmodel.topology.figures import ont_verdict, zone_figures
+from ponmodel.topology.figures import failed_checks, zone_figures
 from ponmodel.topology.pack import pack_forest
 
 GREEN = "#2a9d46"
@@ -682,7 +682,8 @@ def ont_hover(ont: dict[str, Any], kind: str, budget: Any, capacity: Any,
             f"headroom {fmt_db(d.headroom_db)} dB {'✓' if d.ok else '✗'}"
         )
     verdict = ("within budget (every check)" if budget.ok else
-               f"FAILS ({_esc(ont_verdict(budget))} check): " + _esc("; ".join(budget.problems)))
+               f"FAILS ({_esc(', '.join(failed_checks(budget)))}): "
+               + _esc("; ".join(budget.problems)))
     lines.append(_wrap(verdict))
     if capacity is not None:
         lines.append(
@@ -692,7 +693,8 @@ def ont_hover(ont: dict[str, Any], kind: str, budget: Any, capacity: Any,
         )
         lines.append(
             # a property of the line and the uplink, not of the load: said where it is shown
-            "10G-symmetric: yes (XGS-PON line and uplink; the load above is apart)"
+            "10G-symmetric: yes (a property of the XGS-PON line and the uplink, "
+            "whatever the load)"
             if capacity.ten_g_symmetric
             else _wrap("10G-symmetric: no (" + _esc("; ".join(capacity.reasons)) + ")")
         )
@@ -879,7 +881,7 @@ def pon_layer(
             text += f"<br>(in zone {_esc(where or '—')})"
         colour = ont_colour(b)
         tally[colour] += 1
-        verdicts[ont_verdict(b)] += 1
+        verdicts.update(failed_checks(b) if b is not None else ())
         ox.append(x)
         oy.append(y)
         oids.append(oid)
@@ -917,8 +919,7 @@ def pon_layer(
                    "onts_not_connected": stray,
                    "onts_green": tally[GREEN], "onts_amber": tally[AMBER],
                    "onts_red": tally[RED],
-                   "onts_failing_by_check": {k: n for k, n in sorted(verdicts.items())
-                                             if k not in ("ok", "unconnected")}},
+                   "onts_failing_check": dict(sorted(verdicts.items()))},
         "layout": {
             "xaxis": {"showticklabels": False, "showgrid": False, "zeroline": False},
             "yaxis": {"tickvals": [-d for d in range(max_depth + 1)], "ticktext": depth_labels,
@@ -930,9 +931,8 @@ def pon_layer(
             {"label": "within budget, headroom ≥ 3 dB (worst direction)", "colour": GREEN,
              "symbol": "circle"},
             {"label": "within budget, headroom 0-3 dB", "colour": AMBER, "symbol": "circle"},
-            {"label": "fails a check: " + (", ".join(
-                f"{name} {n}" for name, n in sorted(verdicts.items())
-                if name not in ("ok", "unconnected")) or "none"),
+            {"label": "fails a check (ONTs per check; one may fail several): " + (", ".join(
+                f"{name} {n}" for name, n in sorted(verdicts.items())) or "none"),
              "colour": RED, "symbol": "circle"},
             *({"label": label, "colour": "#4b5563", "symbol": ONT_SYMBOLS[k]}
               for k, label in ONT_KIND_LABELS.items() if k != "site_backhaul"),

@@ -58,7 +58,7 @@ class PortBudgetPublic(BaseModel):
     technology: str
     optics_class: str
     onts: int
-    onts_ok: int
+    onts_within_budget: int
     max_distance_m: float
     max_reach_m: float
     differential_reach_m: float
@@ -77,7 +77,7 @@ class BudgetPublic(BaseModel):
 
     onts: list[OntBudgetPublic]
     onts_total: int = Field(description="ONTs matching, over all pages.")
-    onts_ok: int
+    onts_within_budget: int
     ports: list[PortBudgetPublic]
 
 
@@ -132,7 +132,7 @@ def budget_route(
     return {
         "onts": [o.as_dict() for o in onts[offset:offset + limit]],
         "onts_total": len(onts),
-        "onts_ok": sum(1 for o in report.onts if o.ok),
+        "onts_within_budget": sum(1 for o in report.onts if o.ok),
         "ports": [p.as_dict() for p in report.ports],
     }
 

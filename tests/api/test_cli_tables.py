@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from ponmodel.api import cli
@@ -53,7 +54,7 @@ def test_wide_shows_every_column() -> None:
     out = _run("budget", HANOI, "--zone", "thang-long-iz", "--limit", "3", "--wide")
     assert "columns left out" not in out
     header = out.splitlines()[2]
-    for column in ("km", "split", "loss ↓/↑ dB", "class"):
+    for column in ("km", "split", "loss ↓/↑ dB", "checks failed"):
         assert column in header, column
 
 
@@ -201,3 +202,62 @@ def test_place_ranks_the_in_building_splitter_first_with_its_port_before_and_aft
     assert c["port_onts_after"] == c["port_onts_before"] + 1
     assert f"{c['port_guaranteed_before_mbps']['down']:,.0f} → " \
         f"{c['port_guaranteed_after_mbps']['down']:,.0f}" in first
+
+
+BOX_LEFT, BOX_RIGHT = "┏┃┡│└", "┓┃┩│┘"
+
+WIDE_COMMANDS = [
+    ("budget", HANOI, "--zone", "thang-long-iz", "--limit", "8"),
+    ("upgrade", str(FIXTURES / "gpon_legacy.json")),
+    ("upgrade", HANOI, "--limit", "8"),
+    ("capacity", HANOI, "--by", "port", "--limit", "8"),
+    ("ducts", HANOI, "--limit", "8"),
+    ("place", HANOI, "--at", "BLD-TL-0001", "--service", "down=1000/10000,up=1000/10000",
+     "--limit", "4"),
+    ("route", str(FIXTURES / "two_operators_shared_duct.json"), "--from", "EX-01", "--to",
+     "CAB-02", "--fibre-count", "96", "--k", "3"),
+    ("impact", HANOI, "--element", "SP-TL-0010", "--limit", "5"),
+    ("trace", "ONT-TL-0037", "-f", HANOI),
+    ("what-if", str(FIXTURES / "tiny.json"), "--remove", "ONT-02"),
+]
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+@pytest.mark.parametrize("args", WIDE_COMMANDS, ids=lambda a: a[0])
+def test_no_table_is_cropped_at_any_width(args: tuple[str, ...], columns: int,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI's console reads the terminal's width once, when it starts: a fresh one here
+    monkeypatch.setattr(cli, "console", Console(width=columns))
+    r = runner.invoke(app, list(args))
+    assert r.exit_code == 0, r.output
+    for line in r.stdout.splitlines():
+        text = line.rstrip()
+        if text[:1] in BOX_LEFT:
+            # a table row drawn whole: both borders, within the terminal (rich crops silently)
+            assert text[-1:] in BOX_RIGHT, (columns, line)
+            assert len(text) <= columns, (columns, line)
+            for cell in text.strip("┃│").split("│" if "│" in text else "┃"):
+                assert not cell.strip().endswith("…"), (columns, line)
+    # what --json holds shows whole in the table: every id of the first rows
+    ids = re.findall(r"\b(?:ONT|OLT|SP|DU|DR|FL|CAB|EX)-[A-Z0-9/-]+\b", r.stdout)
+    assert ids, r.stdout
+    whole = _json_text(args)
+    for ident in ids:
+        assert ident in whole, ident
+
+
+def _json_text(args: tuple[str, ...]) -> str:
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+def test_a_narrow_terminal_prints_rows_as_blocks_rather_than_cut(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "console", Console(width=40))
+    r = runner.invoke(app, ["budget", HANOI, "--zone", "thang-long-iz", "--limit", "2"])
+    ids = re.findall(r"^ +ONT: (\S+)$", r.stdout, re.M)
+    body = json.loads(_json_text(("budget", HANOI, "--zone", "thang-long-iz")))
+    assert ids == [o["id"] for o in body["onts"][:2]]
+    ports = re.findall(r"^ +port: (\S+)$", r.stdout, re.M)
+    assert ports == [o["port"] for o in body["onts"][:2]]

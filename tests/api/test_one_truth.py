@@ -180,8 +180,8 @@ def _cli_surfaces(path: Path, doc: dict[str, Any], database: str) -> dict[str, d
         for figures in recount.values():
             total.update(figures)
         assert check["onts"] == total["onts"]
-        assert check["onts_ok"] == total["onts_within_budget"]
-        assert check["onts_failing"]["any"] == total["onts_failing_budget"]
+        assert check["onts_within_budget"] == total["onts_within_budget"]
+        assert check["onts_failing_budget"] == total["onts_failing_budget"]
         assert check["onts_ten_g_symmetric"] == total["onts_ten_g_symmetric"]
         assert check["enterprise_onts_ten_g_symmetric"] == total[
             "enterprise_onts_ten_g_symmetric"]

@@ -42,8 +42,10 @@ EXPECTED_PROBLEMS = {
     "invalid_link_out_of_ont.json": ("/links/4/from", "DR-04", "cannot leave an ONT"),
     "invalid_port_two_links.json": ("/olts/0/ports/0", "OLT-01/1/1", "2 outgoing links"),
     "invalid_splitter_over_ratio.json": ("/splitters/0/ratio", "SP-01", "1:2 has 3 outgoing links"),
-    "invalid_zero_length.json": ("/links/2/length_m", "DR-02", "greater than 0"),
-    "invalid_negative_diameter.json": ("/cables/0/outer_diameter_mm", "CB-01", "greater than 0"),
+    # the rule with the unit the field's name carries, then the value given
+    "invalid_zero_length.json": ("/links/2/length_m", "DR-02", "must be more than 0 m, not 0.0 m"),
+    "invalid_negative_diameter.json": ("/cables/0/outer_diameter_mm", "CB-01",
+                                       "must be more than 0 mm, not -12.0 mm"),
     "invalid_max_below_guaranteed.json": (
         "/onts/2/service/up/max_mbps",
         "ONT-03",
@@ -103,7 +105,7 @@ def test_a_bad_field_does_not_hide_a_reference_problem() -> None:
     doc["links"][1]["length_m"] = -3.0
     doc["links"][1]["cables"] = ["CB-404"]
     messages = {p.pointer: p.message for p in validate_document(doc)}
-    assert "greater than 0" in messages["/links/1/length_m"]
+    assert messages["/links/1/length_m"] == "must be more than 0 m, not -3.0 m"
     assert "'CB-404', which does not exist" in messages["/links/1/cables/0"]
     # the link still joins ONT-01 to the tree: no cascade of "not reached"
     assert not any("not reached" in m for m in messages.values())
@@ -118,11 +120,12 @@ def test_a_bad_field_does_not_hide_a_reference_problem() -> None:
         (lambda d: d["onts"][0].update(kind="factory"), "/onts/0/kind", "enterprise"),
         (lambda d: d["olts"][0].update(uplink_gbps="fast"), "/olts/0/uplink_gbps", "number"),
         (lambda d: d["structures"][0].update(lon=math.inf), "/structures/0/lon", "finite"),
-        (lambda d: d["splitters"][0].update(ratio=0), "/splitters/0/ratio", "greater than 0"),
+        (lambda d: d["splitters"][0].update(ratio=0), "/splitters/0/ratio",
+         "must be more than 0, not 0"),
         (
             lambda d: d["cables"][0].update(fibre_count=-24),
             "/cables/0/fibre_count",
-            "greater than 0",
+            "must be more than 0, not -24",
         ),
         (lambda d: d["onts"][1].update(id=""), "/onts/1/id", "at least 1 character"),
         (

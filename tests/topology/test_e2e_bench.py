@@ -200,7 +200,7 @@ def test_results_of_tiny_are_the_hand_computed_figures(sqlite_engine: Engine,
         "8091.1", "1000.0", "8591.1"]
     header, port = read_csv(paths["ports"])
     port_row = dict(zip(header, port, strict=True))
-    assert port_row["onts"] == port_row["onts_ok"] == "3"
+    assert port_row["onts"] == port_row["onts_within_budget"] == "3"
     assert (port_row["max_distance_m"], port_row["differential_reach_m"]) == ("3170.0", "20.0")
     assert port_row["differential_loss_down_db"] == "0.01"  # 16.918 − 16.910
     assert (port_row["worst_ont"], port_row["worst_headroom_db"]) == ("ONT-03", "10.08")
@@ -215,7 +215,7 @@ def test_results_of_tiny_are_the_hand_computed_figures(sqlite_engine: Engine,
             olt_row["oversubscription_down"]) == ("100000.0", "3500.0", "0.210")
     assert read_csv(paths["problems"]) == [["ont", "port", "problem"]]
     summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
-    assert summary["onts"] == summary["onts_ok"] == 3
+    assert summary["onts"] == summary["onts_within_budget"] == 3
     assert summary["files"]["onts"] == "onts.csv.gz"
 
 
