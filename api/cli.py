@@ -1456,18 +1456,24 @@ def what_if_cmd(
                     limit=limit, wide=wide)
     print_table(console, f"{len(diff['ports'])} port(s) whose load moves (Mbit/s ↓ / ↑)", [
         Col("port", id=True), Col("ONTs", "right"), Col("guaranteed", "right"),
-        Col("sold max", "right", drop=1)],
+        Col("sold max", "right", drop=1), Col("admissible ↓ / ↑", "right")],
         [[p["port"], _arrow(p, "onts", "{:,}"),
           _arrow(p, "guaranteed_down_mbps", "{:,.0f}") + " / "
           + _arrow(p, "guaranteed_up_mbps", "{:,.0f}"),
           _arrow(p, "sold_max_down_mbps", "{:,.0f}") + " / "
-          + _arrow(p, "sold_max_up_mbps", "{:,.0f}")]
+          + _arrow(p, "sold_max_up_mbps", "{:,.0f}"),
+          _arrow(p, "admissible_down", "{}") + " / " + _arrow(p, "admissible_up", "{}")]
          for p in sorted(diff["ports"], key=lambda p: natural_key(p["port"]))],
         limit=limit, wide=wide)
-    moved = {r["ont"] for r in diff["budgets"]} | {r["ont"] for r in diff["rates"]}
-    console.print(f"{len(moved):,} ONT(s) whose budget or rates move; removed: "
-                  f"{', '.join(diff['onts_removed']) or 'none'} (--json lists every figure)",
-                  highlight=False, soft_wrap=True)
+    moved = sorted([*(("budget", r) for r in diff["budgets"]),
+                    *(("rates", r) for r in diff["rates"])],
+                   key=lambda kr: (natural_key(kr[1]["ont"]), kr[0]))
+    print_table(console, f"{len({r['ont'] for _, r in moved}):,} ONT(s) whose budget or "
+                "rates move", [Col("ONT", id=True), Col("what"), Col("change", wrap=True)],
+                [[r["ont"], what, ", ".join(f"{k} {v:+,.6g}" for k, v in r["change"].items())
+                  or "verdict only"] for what, r in moved], limit=limit, wide=wide)
+    console.print(f"removed: {', '.join(diff['onts_removed']) or 'none'}; added: "
+                  f"{', '.join(diff['onts_added']) or 'none'}", highlight=False, soft_wrap=True)
 
 
 def _arrow(row: dict[str, Any], key: str, fmt: str) -> str:

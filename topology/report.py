@@ -84,17 +84,20 @@ OVERSUBSCRIPTION_EDGES = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 FILL_SHARE_EDGES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 ONT_FIGURES = ("onts", "onts_with_budget", "onts_within_budget", "onts_failing_budget",
-               "onts_negative_headroom")
-"""ONT counts of each zone (:data:`ponmodel.topology.figures.FIGURES`)."""
+               "onts_negative_headroom", "ports", "gpon_ports", "ports_in_use",
+               "ports_differential_ok", "ports_all_onts_ok")
+"""ONT and port counts of each zone, read from :func:`ponmodel.topology.figures.
+figures_by_zone` (:data:`~ponmodel.topology.figures.FIGURES` defines them)."""
 
 CSV_COLUMNS = (
     "id", "name", "kind", "district", "sites", "sites_5g", "enterprise_onts",
     "enterprise_onts_ten_g_symmetric", "enterprise_ten_g_symmetric_share", "enterprises",
-    "guaranteed_down_mbps",
-    "guaranteed_up_mbps", "peak_down_mbps", "peak_up_mbps", "oversubscription_down",
+    "enterprise_guaranteed_down_mbps", "enterprise_guaranteed_up_mbps",
+    "enterprise_peak_down_mbps", "enterprise_peak_up_mbps", "oversubscription_down",
     "gpon_ports", "gpon_ports_in_use", "gpon_ready", "gpon_needs_e1", "gpon_needs_e2",
     "gpon_needs_re_engineering", "duct_metres", "shared_duct_metres", "shared_duct_share",
-    "ducts", "innerducts", "ducts_over_limit", "innerducts_over_limit", *ONT_FIGURES, "gaps",
+    "ducts", "innerducts", "ducts_over_limit", "innerducts_over_limit",
+    *(k for k in ONT_FIGURES if k != "gpon_ports"), "gaps",
 )
 """Columns of :func:`report_csv`, one row per zone then a ``total`` row."""
 
@@ -274,10 +277,10 @@ def _service_figures(onts: list[Any], customer: dict[str, str]) -> dict[str, Any
         "enterprise_ten_g_symmetric_share": _share(ten_g, len(onts)),
         # a customer name is one enterprise within a zone (a name may recur in other zones)
         "enterprises": len({(o.zone, customer[o.id]) for o in onts}),
-        "guaranteed_down_mbps": sum(o.down.guaranteed_mbps for o in onts),
-        "guaranteed_up_mbps": sum(o.up.guaranteed_mbps for o in onts),
-        "peak_down_mbps": round(sum(o.down.peak_mbps for o in onts), 3),
-        "peak_up_mbps": round(sum(o.up.peak_mbps for o in onts), 3),
+        "enterprise_guaranteed_down_mbps": sum(o.down.guaranteed_mbps for o in onts),
+        "enterprise_guaranteed_up_mbps": sum(o.up.guaranteed_mbps for o in onts),
+        "enterprise_peak_down_mbps": round(sum(o.down.peak_mbps for o in onts), 3),
+        "enterprise_peak_up_mbps": round(sum(o.up.peak_mbps for o in onts), 3),
     }
 
 
@@ -294,7 +297,7 @@ def _zone_row(zone: dict[str, Any], sites: Counter[str], onts: list[Any],
         "sites_5g": sites.get("5g", 0),
         **_service_figures(onts, customer),
         "oversubscription_down": oversubscription,
-        "gpon_ports": _gpon_counts(ports),
+        "gpon_port_readiness": _gpon_counts(ports),
         **_duct_figures(ducts),
     }
 
@@ -326,8 +329,8 @@ def _zone_gaps(row: dict[str, Any], year: int) -> list[dict[str, Any]]:
         text = (f"{_n(missing)} of {_plural(row['enterprise_onts'], 'enterprise ONT')} "
                 f"{'is' if missing == 1 else 'are'} not 10G-symmetric "
                 f"(target: all, {_when(TARGET_XGS_PON_YEAR, year)})")
-        if row["gpon_ports"]["in_use"]:
-            text += f"; {_gpon_words(row['gpon_ports'])}"
+        if row["gpon_port_readiness"]["in_use"]:
+            text += f"; {_gpon_words(row['gpon_port_readiness'])}"
         gaps.append({"target": "xgs-pon-10g-symmetric", "missing": missing,
                      "of": row["enterprise_onts"], "text": text})
     if row["over_limit_ids"]:
@@ -425,7 +428,7 @@ def _totals(zones: list[dict[str, Any]], onts: list[Any], customer: dict[str, st
         "zones_with_5g": n - len(without_5g),
         "zones_without_5g": [z["id"] for z in without_5g],
         **service,
-        "gpon_ports": gpon,
+        "gpon_port_readiness": gpon,
         **duct,
         "baseline": {
             "source": f"{PLAN}, section II",
@@ -449,7 +452,7 @@ def _totals(zones: list[dict[str, Any]], onts: list[Any], customer: dict[str, st
 
 
 def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
-    g = row["gpon_ports"]
+    g = row["gpon_port_readiness"]
     out = {k: row.get(k) for k in CSV_COLUMNS}
     out.update({
         "gpon_ports": g["total"], "gpon_ports_in_use": g["in_use"], "gpon_ready": g["ready"],
@@ -561,7 +564,7 @@ def _table(report: dict[str, Any]) -> str:
     for z in [*report["zones"], {**report["totals"], "id": "", "name": "All zones", "kind": "",
                                  "district": None, "oversubscription_down": None,
                                  "gaps": [], "_total": True}]:
-        g = z["gpon_ports"]
+        g = z["gpon_port_readiness"]
         gpon = (f"{g['total']} ({g['in_use']}: {g['ready']} / {g['needs_e1']} / "
                 f"{g['needs_e2']} / {g['needs_re_engineering']})" if g["total"] else "0")
         five = z["sites_5g"]
@@ -577,8 +580,9 @@ def _table(report: dict[str, Any]) -> str:
             f"<td class='l'>{html.escape(KIND_LABEL.get(z['kind'], z['kind']))}</td>"
             f"<td>{z['sites']}</td><td>{five_html}</td><td>{_n(z['enterprise_onts'])}</td>"
             f"<td>{_fmt_share(z['enterprise_ten_g_symmetric_share'])}</td><td>{_n(z['enterprises'])}</td>"
-            f"<td>{z['guaranteed_down_mbps'] / 1000:,.1f} / {z['guaranteed_up_mbps'] / 1000:,.1f}"
-            f"</td><td>{z['peak_down_mbps'] / 1000:,.0f}</td>"
+            f"<td>{z['enterprise_guaranteed_down_mbps'] / 1000:,.1f} / "
+            f"{z['enterprise_guaranteed_up_mbps'] / 1000:,.1f}"
+            f"</td><td>{z['enterprise_peak_down_mbps'] / 1000:,.0f}</td>"
             f"<td>{'—' if over is None else f'{over:.1f}×'}</td><td class='nw'>{gpon}</td>"
             f"<td>{_n(z['shared_duct_metres'])} ({_pct(z['shared_duct_share'])})</td>"
             f"<td>{z['ducts_over_limit']} of {_n(z['ducts'])}"

@@ -31,6 +31,7 @@ from ponmodel.topology.capacity import (
     PortCapacity,
     network_capacity,
 )
+from ponmodel.topology.figures import ont_figures
 from ponmodel.topology.pack import pack_forest
 
 
@@ -153,7 +154,8 @@ def _moves(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, 
         return None
     change = {} if old is None or new is None else {
         k: round(new[k] - old[k], 9) for k in new
-        if isinstance(new[k], float) and not isinstance(new[k], bool) and new[k] != old[k]}
+        if isinstance(new[k], int | float) and not isinstance(new[k], bool)
+        and new[k] != old[k]}
     return {"before": old, "after": new, "change": change}
 
 
@@ -169,7 +171,7 @@ def difference(old_budget: BudgetReport, old_capacity: CapacityReport,
     >>> doc = read_document("fixtures/tiny.json")
     >>> gone = doc["onts"][1]["id"]
     >>> d = what_if(doc, remove=[gone])["difference"]
-    >>> d["onts_removed"] == [gone], d["headline"]["onts"]
+    >>> d["onts_removed"] == [gone], d["headline"]["onts_with_budget"]
     (True, {'before': 3, 'after': 2, 'change': -1})
     """
     ob, nb = {o.id: o for o in old_budget.onts}, {o.id: o for o in new_budget.onts}
@@ -200,8 +202,11 @@ def difference(old_budget: BudgetReport, old_capacity: CapacityReport,
             ports.append({"port": port_id, **moved})
 
     def headline(budget: BudgetReport, capacity: CapacityReport) -> dict[str, int]:
-        return {"onts": len(capacity.onts),
-                "onts_within_budget": sum(o.ok for o in budget.onts),
+        # the figures' own definitions (ponmodel.topology.figures), over the whole network
+        onts = ont_figures(budget.onts)
+        return {"onts_with_budget": onts["onts_with_budget"],
+                "onts_within_budget": onts["onts_within_budget"],
+                "onts_failing_budget": onts["onts_failing_budget"],
                 "onts_ten_g_symmetric": sum(o.ten_g_symmetric for o in capacity.onts),
                 "ports_admissible_both_ways": sum(p.down.admissible and p.up.admissible
                                                   for p in capacity.ports if p.onts)}

@@ -175,7 +175,7 @@ def test_pydantic_messages_in_our_words() -> None:
 def test_what_if_shows_before_after_and_change() -> None:
     out = _run("what-if", str(FIXTURES / "tiny.json"), "--remove", "ONT-02")
     # ONT-02 sold 1,000 Mbit/s max each way: its port 21,000 → 20,000, 3 → 2 ONTs
-    assert re.search(r"│ onts +│ +3 │ +2 │ +-1 │", out)
+    assert re.search(r"│ onts_with_budget +│ +3 │ +2 │ +-1 │", out)
     assert "│ OLT-01/1/1 │ 3 → 2 │" in out and "21,000 → 20,000" in out
     r = runner.invoke(app, ["what-if", str(FIXTURES / "tiny.json"), "--remove", "ONT-02",
                             "--json"])

@@ -106,7 +106,7 @@ def test_placement_and_what_if(client: TestClient) -> None:
     assert set(body) == {"difference"}
     diff = body["difference"]
     assert diff["onts_removed"] == [gone] and diff["onts_added"] == []
-    assert diff["headline"]["onts"] == {"before": 3, "after": 2, "change": -1}
+    assert diff["headline"]["onts_with_budget"] == {"before": 3, "after": 2, "change": -1}
     [port] = diff["ports"]
     # the removed ONT sold 1,000 Mbit/s max each way: 21,000 → 20,000 on its port
     assert port["change"]["sold_max_down_mbps"] == -1000.0

@@ -31,7 +31,7 @@ def test_report_json_csv_html(client: TestClient) -> None:
     assert body["totals"]["sites_5g"] == sum(s["generation"] == "5g" for s in doc["sites"])
     for zone in body["zones"]:
         assert {"id", "kind", "sites", "sites_5g", "enterprise_onts",
-                "enterprise_ten_g_symmetric_share", "gpon_ports", "shared_duct_share",
+                "enterprise_ten_g_symmetric_share", "gpon_port_readiness", "shared_duct_share",
                 "ducts_over_limit"} <= set(zone)
     r = client.get("/report", params={"format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")

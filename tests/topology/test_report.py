@@ -100,9 +100,9 @@ def expected(raw: dict[str, Any]) -> dict[str, Any]:
         row["enterprise_onts_ten_g_symmetric"] += ten_g
         row.setdefault("customers", set()).add(ont.get("customer") or ont_id)
         for d in ("down", "up"):
-            row[f"guaranteed_{d}_mbps"] += svc(ont_id, d, "fixed_mbps") + svc(ont_id, d,
+            row[f"enterprise_guaranteed_{d}_mbps"] += svc(ont_id, d, "fixed_mbps") + svc(ont_id, d,
                                                                             "assured_mbps")
-            row[f"peak_{d}_mbps"] += peak(ont_id, d)
+            row[f"enterprise_peak_{d}_mbps"] += peak(ont_id, d)
     # --- GPON ports of OLTs standing in the zone, and those with an ONT
     for olt in raw["olts"]:
         z = zone_of[olt["structure"]]
@@ -170,7 +170,8 @@ def test_zone_rows_in_kind_order_with_the_issue_keys(report: dict[str, Any],
     order = ["high_tech_park", "industrial_zone", "industrial_cluster"]
     assert kinds == sorted(kinds, key=order.index)
     needed = {"id", "kind", "sites", "sites_5g", "enterprise_onts", f"{TEN_G_SHARE}",
-              "gpon_ports", "shared_duct_share", "ducts_over_limit", "name", "district", "gaps"}
+              "gpon_port_readiness", "shared_duct_share", "ducts_over_limit", "name", "district",
+              "gaps"}
     for row in report["zones"]:
         assert needed <= set(row)
     json.dumps(report, allow_nan=False)  # JSON-ready, no NaN or infinity
@@ -186,11 +187,12 @@ def test_every_zone_figure_recomputed(report: dict[str, Any], expected: dict[str
         share = e[TEN_G] / e["enterprise_onts"] if e["enterprise_onts"] else None
         assert row["enterprise_ten_g_symmetric_share"] == pytest.approx(share), row["id"]
         assert row["enterprises"] == len(e.get("customers", ())), row["id"]
-        for key in ("guaranteed_down_mbps", "guaranteed_up_mbps", "peak_down_mbps",
-                    "peak_up_mbps"):
+        for key in ("enterprise_guaranteed_down_mbps", "enterprise_guaranteed_up_mbps",
+                    "enterprise_peak_down_mbps",
+                    "enterprise_peak_up_mbps"):
             assert row[key] == pytest.approx(e[key], rel=1e-9, abs=1e-3), (row["id"], key)
-        assert row["gpon_ports"]["total"] == e["gpon_total"], row["id"]
-        assert row["gpon_ports"]["in_use"] == e["gpon_in_use"], row["id"]
+        assert row["gpon_port_readiness"]["total"] == e["gpon_total"], row["id"]
+        assert row["gpon_port_readiness"]["in_use"] == e["gpon_in_use"], row["id"]
         assert row["ducts_over_limit"] == e["ducts_over_limit"], row["id"]
         assert row["innerducts_over_limit"] == e["innerducts_over_limit"], row["id"]
         assert row["duct_metres"] == pytest.approx(e["duct_metres"]), row["id"]
@@ -203,7 +205,7 @@ def test_gpon_readiness_counts_are_the_upgrade_verdicts(report: dict[str, Any],
                                                         raw: dict[str, Any]) -> None:
     upgrade = {z["id"]: z for z in upgrade_readiness(load_document(raw), "N1")["zones"]}
     for row in report["zones"]:
-        g, u = row["gpon_ports"], upgrade[row["id"]]
+        g, u = row["gpon_port_readiness"], upgrade[row["id"]]
         assert (g["ready"], g["needs_e1"], g["needs_e2"], g["needs_re_engineering"]) == (
             u["ready"], u["needs E1"], u["needs E2"], u["needs re-engineering"])
         assert g["ready"] + g["needs_e1"] + g["needs_e2"] + g["needs_re_engineering"] == \
@@ -281,13 +283,14 @@ def test_csv_columns_and_rows(report: dict[str, Any], expected: dict[str, Any]) 
     assert list(rows[0]) == [
         "id", "name", "kind", "district", "sites", "sites_5g", "enterprise_onts",
         "enterprise_onts_ten_g_symmetric", "enterprise_ten_g_symmetric_share", "enterprises",
-        "guaranteed_down_mbps", "guaranteed_up_mbps", "peak_down_mbps", "peak_up_mbps",
+        "enterprise_guaranteed_down_mbps", "enterprise_guaranteed_up_mbps",
+        "enterprise_peak_down_mbps", "enterprise_peak_up_mbps",
         "oversubscription_down",
         "gpon_ports", "gpon_ports_in_use", "gpon_ready", "gpon_needs_e1", "gpon_needs_e2",
         "gpon_needs_re_engineering", "duct_metres", "shared_duct_metres", "shared_duct_share",
         "ducts", "innerducts", "ducts_over_limit", "innerducts_over_limit", "onts",
         "onts_with_budget", "onts_within_budget", "onts_failing_budget", "onts_negative_headroom",
-        "gaps",
+        "ports", "ports_in_use", "ports_differential_ok", "ports_all_onts_ok", "gaps",
     ]
     assert len(rows) == len(report["zones"]) + 1 and rows[-1]["id"] == "total"
     for row in rows[:-1]:

@@ -29,7 +29,7 @@ def test_a_reprofiled_ont_moves_its_rates_and_its_port() -> None:
     assert (port["before"]["guaranteed_down_mbps"], port["after"]["guaranteed_down_mbps"]) == (
         3500.0, 4500.0)
     assert "guaranteed_up_mbps" not in port["change"]  # upstream untouched
-    assert diff["headline"]["onts"] == {"before": 3, "after": 3, "change": 0}
+    assert diff["headline"]["onts_with_budget"] == {"before": 3, "after": 3, "change": 0}
 
 
 def test_nothing_changed_is_an_empty_difference() -> None:
@@ -45,3 +45,21 @@ def test_a_service_breaking_a_rule_is_refused() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         what_if(doc, profile={"ONT-01": bad})
     assert caught.value.field == "profile.ONT-01.down.assured_mbps"
+
+
+def test_a_port_pushed_past_its_capacity_flips_its_verdict() -> None:
+    doc = read_document(FIXTURES / "tiny.json")
+    service = copy.deepcopy(next(o for o in doc["onts"] if o["id"] == "ONT-01")["service"])
+    service["down"]["assured_mbps"] = 7000.0  # was 1,000
+    diff = what_if(doc, profile={"ONT-01": service})["difference"]
+    [port] = diff["ports"]
+    # guaranteed: 3,500 + 6,000 = 9,500 Mbit/s > the XGS-PON port's 8,591 usable downstream
+    assert port["change"]["guaranteed_down_mbps"] == 6000.0
+    assert (port["before"]["admissible_down"], port["after"]["admissible_down"]) == (True, False)
+    assert diff["headline"]["ports_admissible_both_ways"] == {"before": 1, "after": 0,
+                                                              "change": -1}
+    # the ONTs' budgets do not move: a service is no part of the optical path
+    assert diff["budgets"] == []
+    # the port's ONT count did not change: no "onts" in its change; removing one does
+    removed = what_if(doc, remove=["ONT-02"])["difference"]["ports"][0]
+    assert "onts" not in port["change"] and removed["change"]["onts"] == -1
