@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
@@ -1456,7 +1455,7 @@ def what_if_cmd(
                     limit=limit, wide=wide)
     print_table(console, f"{len(diff['ports'])} port(s) whose load moves (Mbit/s ↓ / ↑)", [
         Col("port", id=True), Col("ONTs", "right"), Col("guaranteed", "right"),
-        Col("sold max", "right", drop=1), Col("admissible ↓ / ↑", "right")],
+        Col("sold max", "right", drop=1), Col("admissible ↓ / ↑", "right", drop=2)],
         [[p["port"], _arrow(p, "onts", "{:,}"),
           _arrow(p, "guaranteed_down_mbps", "{:,.0f}") + " / "
           + _arrow(p, "guaranteed_up_mbps", "{:,.0f}"),
@@ -1468,10 +1467,13 @@ def what_if_cmd(
     moved = sorted([*(("budget", r) for r in diff["budgets"]),
                     *(("rates", r) for r in diff["rates"])],
                    key=lambda kr: (natural_key(kr[1]["ont"]), kr[0]))
-    print_table(console, f"{len({r['ont'] for _, r in moved}):,} ONT(s) whose budget or "
-                "rates move", [Col("ONT", id=True), Col("what"), Col("change", wrap=True)],
-                [[r["ont"], what, ", ".join(f"{k} {v:+,.6g}" for k, v in r["change"].items())
-                  or "verdict only"] for what, r in moved], limit=limit, wide=wide)
+    if moved:
+        print_table(console, f"{len({r['ont'] for _, r in moved}):,} ONT(s) whose budget or "
+                    "rates move", [Col("ONT", id=True), Col("what"), Col("change", wrap=True)],
+                    [[r["ont"], what, ", ".join(f"{k} {v:+,.6g}" for k, v in r["change"].items())
+                      or "verdict only"] for what, r in moved], limit=limit, wide=wide)
+    else:
+        console.print("no ONT's budget or rates move", highlight=False)
     console.print(f"removed: {', '.join(diff['onts_removed']) or 'none'}; added: "
                   f"{', '.join(diff['onts_added']) or 'none'}", highlight=False, soft_wrap=True)
 
@@ -1953,20 +1955,13 @@ def bench_import_cmd(
     if as_json:
         _print_json(result)
         return
-    table = Table(title=f"import benchmark: {onts:,} ONTs, {result['rows']:,} rows")
-    for column in ("database", "import s", "rows/s", "load s", "rows/s (load)",
-                   "one zone's arrays s"):
-        table.add_column(column, justify="right")
-    for db in result["databases"]:
-        table.add_row(
-            db["database"],
-            f"{db['import_s']:.2f}",
-            f"{db['import_rows_per_s']:,.0f}",
-            f"{db['load_s']:.2f}",
-            f"{db['load_rows_per_s']:,.0f}",
-            f"{db['zone_arrays_s']:.2f} ({db['zone_onts']:,} ONTs)",
-        )
-    console.print(table)
+    print_table(console, f"import benchmark: {onts:,} ONTs, {result['rows']:,} rows",
+                [Col("database"), *(Col(c, "right") for c in (
+                    "import s", "rows/s", "load s", "rows/s (load)", "one zone's arrays s"))],
+                [[db["database"], f"{db['import_s']:.2f}", f"{db['import_rows_per_s']:,.0f}",
+                  f"{db['load_s']:.2f}", f"{db['load_rows_per_s']:,.0f}",
+                  f"{db['zone_arrays_s']:.2f} ({db['zone_onts']:,} ONTs)"]
+                 for db in result["databases"]])
     console.print(
         f"generate {result['generate_s']:.2f} s, validate {result['validate_s']:.2f} s, "
         f"peak RSS {result['peak_rss_mb']:.0f} MB"
@@ -1991,16 +1986,14 @@ def bench_budget_cmd(
     if as_json:
         _print_json(result)
         return
-    table = Table(title=f"budget benchmark: {result['onts']:,} ONTs, {result['ports']:,} ports, "
-                  f"{result['nodes']:,} nodes ({result['kernel']} kernel)")
-    table.add_column("step")
-    table.add_column("seconds", justify="right")
-    table.add_column("× kernel", justify="right")
-    rows = (("kernel", "kernel_s"), ("pure-Python twin", "twin_s"),
-            ("networkx (Dijkstra per port)", "networkx_s"), ("building arrays", "arrays_s"))
-    for name, key in rows:
-        table.add_row(name, f"{result[key]:.4f}", f"{result[key] / result['kernel_s']:,.0f}")
-    console.print(table)
+    steps = (("kernel", "kernel_s"), ("pure-Python twin", "twin_s"),
+             ("networkx (Dijkstra per port)", "networkx_s"), ("building arrays", "arrays_s"))
+    print_table(
+        console, f"budget benchmark: {result['onts']:,} ONTs, {result['ports']:,} ports, "
+        f"{result['nodes']:,} nodes ({result['kernel']} kernel)",
+        [Col("step", wrap=True), Col("seconds", "right"), Col("× kernel", "right")],
+        [[name, f"{result[key]:.4f}", f"{result[key] / result['kernel_s']:,.0f}"]
+         for name, key in steps])
     console.print(f"twin timed on {result['sampled']['twin_nodes']:,} nodes and networkx on "
                   f"{result['sampled']['networkx_nodes']:,}, scaled to all nodes; "
                   f"peak RSS {result['peak_rss_mb']:.0f} MB")
@@ -2025,17 +2018,15 @@ def bench_capacity_cmd(
     if as_json:
         _print_json(result)
         return
-    table = Table(title=f"capacity benchmark: {result['onts']:,} ONTs on {result['ports']:,} "
-                  f"ports ({result['kernel']} kernel, one direction)")
-    table.add_column("step")
-    table.add_column("seconds", justify="right")
-    table.add_row("allocation kernel", f"{result['kernel_s']:.4f}")
-    twin = f"pure-Python twin (×{result['twin_over_kernel']:.0f})"
-    table.add_row(twin, f"{result['twin_s']:.4f}")
-    for name, seconds in result["end_to_end"].items():
-        table.add_row(f"end to end: {name.removesuffix('_s').replace('_', ' ')}", f"{seconds:.2f}")
-    table.add_row("placement query, Hanoi (median)", f"{result['placement_hanoi']['median_s']:.4f}")
-    console.print(table)
+    print_table(
+        console, f"capacity benchmark: {result['onts']:,} ONTs on {result['ports']:,} ports "
+        f"({result['kernel']} kernel, one direction)",
+        [Col("step", wrap=True), Col("seconds", "right")],
+        [["allocation kernel", f"{result['kernel_s']:.4f}"],
+         [f"pure-Python twin (×{result['twin_over_kernel']:.0f})", f"{result['twin_s']:.4f}"],
+         *([f"end to end: {name.removesuffix('_s').replace('_', ' ')}", f"{seconds:.2f}"]
+           for name, seconds in result["end_to_end"].items()),
+         ["placement query, Hanoi (median)", f"{result['placement_hanoi']['median_s']:.4f}"]])
     console.print(f"twin timed on {result['sampled_onts']:,} ONTs and scaled; "
                   f"peak RSS {result['peak_rss_mb']:.0f} MB")
 
@@ -2062,18 +2053,17 @@ def bench_ducts_cmd(
     if as_json:
         _print_json(result)
         return
-    table = Table(title=f"duct benchmark: {ducts:,} ducts")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
+    rows: list[list[str]] = []
     for key, value in result.items():
         if isinstance(value, float):
-            table.add_row(key, f"{value:,.3f}")
+            rows.append([key, f"{value:,.3f}"])
         elif isinstance(value, dict):
             for sub, v in value.items():
-                table.add_row(f"{key}.{sub}", f"{v:,.2f}" if isinstance(v, float) else str(v))
+                rows.append([f"{key}.{sub}", f"{v:,.2f}" if isinstance(v, float) else str(v)])
         else:
-            table.add_row(key, str(value))
-    console.print(table)
+            rows.append([key, str(value)])
+    print_table(console, f"duct benchmark: {ducts:,} ducts",
+                [Col("measure", id=True), Col("value", "right")], rows)
 
 
 @bench_app.command("edits")
@@ -2102,14 +2092,10 @@ def bench_edits_cmd(
     if as_json:
         _print_json(results)
         return
-    table = Table(title=f"edits benchmark: medians of {rounds} rounds, ms")
-    table.add_column("ONTs", justify="right")
-    table.add_column("database")
-    for step in STEPS:
-        table.add_column(step.replace("_", " "), justify="right")
-    for row in format_table(results):
-        table.add_row(*row)
-    console.print(table)
+    print_table(console, f"edits benchmark: medians of {rounds} rounds, ms",
+                [Col("ONTs", "right"), Col("database"),
+                 *(Col(step.replace("_", " "), "right") for step in STEPS)],
+                format_table(results))
 
 
 @bench_app.command("e2e")

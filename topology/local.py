@@ -8,8 +8,8 @@ structures and zones they sit in, and the network's defaults): computed on that 
 by the same functions, they equal the figures of the whole network to the last bit
 (``tests/topology/test_local.py`` checks every ONT of the fixtures).
 
-Reading it costs a dozen indexed queries (the walks up and down the tree are one recursive
-query each), whatever the network's size: what
+Reading it costs a dozen indexed queries (the walk up to the port is one recursive query,
+the walk down one query per tree level), whatever the network's size: what
 ``GET /budget/onts/{id}`` and ``GET /capacity/onts/{id}`` answer from right after an edit,
 before the cached network catches up.
 
@@ -72,14 +72,22 @@ def olt_document(conn: Connection, ont_id: str, *, whole_olt: bool = True) -> Do
     olts = elements_by_ids(conn, "olt", [olt_id])
     if not whole_olt:
         olts[0]["ports"] = [p for p in olts[0]["ports"] if p["id"] == port_id]
-    # every port's whole tree, in one recursive query (an OLT has at most a few hundred ports)
-    down = select(links.c.id, links.c.to_id, literal(1).label("depth")).where(
-        links.c.from_id.in_([p["id"] for p in olts[0]["ports"]])).cte("down", recursive=True)
-    down = down.union_all(select(links.c.id, links.c.to_id, down.c.depth + 1).join(
-        down, links.c.from_id == down.c.to_id).where(down.c.depth < _MAX_DEPTH))
-    rows = conn.execute(select(down.c.id, down.c.to_id)).all()
-    link_ids = [r[0] for r in rows]
-    nodes = [r[1] for r in rows]
+    # every port's whole tree, a level at a time: an indexed IN per level. (One recursive
+    # query instead took PostgreSQL 180 ms at 100,000 ONTs: its planner hash-joins the whole
+    # link table at each step; SQLite gained 1 ms.)
+    frontier = [p["id"] for p in olts[0]["ports"]]
+    link_ids: list[str] = []
+    nodes: list[str] = []
+    for _ in range(_MAX_DEPTH):
+        if not frontier:
+            break
+        rows = []
+        for start in range(0, len(frontier), 5000):
+            rows += conn.execute(select(links.c.id, links.c.to_id).where(
+                links.c.from_id.in_(frontier[start:start + 5000]))).all()
+        link_ids += [r[0] for r in rows]
+        frontier = [r[1] for r in rows]
+        nodes += frontier
     doc_links = elements_by_ids(conn, "link", link_ids)
     splitters = elements_by_ids(conn, "splitter", nodes)
     onts = elements_by_ids(conn, "ont", nodes)
