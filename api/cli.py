@@ -2094,7 +2094,7 @@ def bench_edits_cmd(
         return
     print_table(console, f"edits benchmark: medians of {rounds} rounds, ms",
                 [Col("ONTs", "right"), Col("database"),
-                 *(Col(step.replace("_", " "), "right") for step in STEPS)],
+                 *(Col(step.replace("_", " "), "right", wrap=True) for step in STEPS)],
                 format_table(results))
 
 
