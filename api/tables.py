@@ -134,7 +134,9 @@ def print_table(console: Console, title: str | None, columns: Sequence[Col],
             _print_records(console, title, columns, shown)
             _print_more(console, total, len(shown), more_hint)
             return
-    table = Table(title=title, title_justify="left")
+    if title:  # above the table at the terminal's width, not wrapped to the table's
+        console.print(title, highlight=False, markup=False)
+    table = Table()
     for i in keep:
         col = columns[i]
         # a cell is never cut inside a word (a number, an id); text wraps between words
