@@ -26,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -209,24 +209,33 @@ class PendingNetwork:
                               or ("to_id", n) not in self._link_ids)})
         if not wanted:
             return
-        table = LinkTable.__table__
         out_of: dict[str, list[str]] = {n: [] for n in wanted}
         into: dict[str, list[str]] = {n: [] for n in wanted}
         found: list[str] = []
-        for start in range(0, len(wanted), 5000):
-            batch = wanted[start:start + 5000]
-            for ident, a, b in self.conn.execute(
-                    select(table.c.id, table.c.from_id, table.c.to_id).where(
-                        table.c.from_id.in_(batch) | table.c.to_id.in_(batch))):
-                found.append(ident)
-                if a in out_of:
-                    out_of[a].append(ident)
-                if b in into:
-                    into[b].append(ident)
+        for ident, a, b in self._stored_links(wanted, into=True):
+            found.append(ident)
+            if a in out_of:
+                out_of[a].append(ident)
+            if b in into:
+                into[b].append(ident)
         for node in wanted:
             self._link_ids[("from_id", node)] = sorted(out_of[node])
             self._link_ids[("to_id", node)] = sorted(into[node])
         self.load([*found, *wanted])  # the links, and the nodes themselves
+
+    def _stored_links(self, nodes: list[str], *, into: bool = False
+                      ) -> Iterator[tuple[str, str, str]]:
+        """(id, from, to) of the stored links out of these nodes (and into them, with
+        ``into``), in chunks of 5,000 nodes."""
+        table = LinkTable.__table__
+        for start in range(0, len(nodes), 5000):
+            batch = nodes[start:start + 5000]
+            where = table.c.from_id.in_(batch)
+            if into:
+                where = where | table.c.to_id.in_(batch)
+            for row in self.conn.execute(
+                    select(table.c.id, table.c.from_id, table.c.to_id).where(where)):
+                yield row[0], row[1], row[2]
 
     def preload_up(self, nodes: Iterable[str]) -> None:
         """Read at once, for each node, the stored links up to its port (every link into
@@ -263,7 +272,6 @@ class PendingNetwork:
         the way down, and the nodes they reach, one indexed query per tree level (a
         recursive query here made PostgreSQL's planner hash-join the whole link table at
         each step: 180 ms at 100,000 ONTs)."""
-        table = LinkTable.__table__
         frontier = sorted({n for n in nodes if isinstance(n, str)
                            and ("from_id", n) not in self._link_ids})
         found: list[str] = []
@@ -271,14 +279,10 @@ class PendingNetwork:
         while frontier:
             out_of: dict[str, list[str]] = {n: [] for n in frontier}
             reached: list[str] = []
-            for start in range(0, len(frontier), 5000):
-                batch = frontier[start:start + 5000]
-                for ident, a, b in self.conn.execute(
-                        select(table.c.id, table.c.from_id, table.c.to_id).where(
-                            table.c.from_id.in_(batch))):
-                    out_of[a].append(ident)
-                    found.append(ident)
-                    reached.append(b)
+            for ident, a, b in self._stored_links(frontier):
+                out_of[a].append(ident)
+                found.append(ident)
+                reached.append(b)
             for node, ids in out_of.items():
                 self._link_ids[("from_id", node)] = sorted(ids)
             below += reached
