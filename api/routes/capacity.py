@@ -204,6 +204,7 @@ def what_if_route(
     topo = cache.get(conn, body.zone)
     result = what_if(
         topo.doc,
+        before=(budget_report(cache, conn, body.zone), _report(cache, conn, body.zone)),
         add=[{"ont": a.ont.model_dump(by_alias=True), "link": a.link.model_dump(by_alias=True)}
              for a in body.add],
         remove=body.remove,
