@@ -132,9 +132,13 @@ def _nearest_pair(a: NDArray[np.float64], b: NDArray[np.float64]) -> tuple[int, 
 
 
 def duct_graph(topo: Topology) -> nx.Graph:
-    """Structures joined by their shortest top-level duct (``length_m``, ``duct``)."""
+    """Structures joined by their shortest top-level duct (``length_m``, ``duct``; ties: the
+    smaller duct id). Built in duct id order, so its paths do not depend on the order in
+    which the physical graph holds its edges (a replayed topology holds them in another,
+    :mod:`ponmodel.topology.replay`)."""
     graph = nx.Graph()
-    for a, b, key, data in topo.physical.edges(keys=True, data=True):
+    edges = sorted(topo.physical.edges(keys=True, data=True), key=lambda e: e[2])
+    for a, b, key, data in edges:
         if data.get("within") is not None:
             continue  # an innerduct runs along its duct: same span, same length
         length = float(data["length_m"])
