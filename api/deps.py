@@ -28,8 +28,12 @@ from ponmodel.errors import AuthenticationError
 from ponmodel.scope import redact
 from ponmodel.storage import export_with, read_snapshot, revision
 from ponmodel.topology.build import Topology, build_topology, subset_for_zone
+from ponmodel.topology.replay import ReplayError, net_changes, replayed, touched_ids
 
 T = TypeVar("T")
+
+REPLAYED_ACTIONS = frozenset({"create", "edit", "delete"})
+"""Audit actions whose entries the cache replays (:meth:`TopologyCache._catch_up`)."""
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
@@ -81,13 +85,15 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 class TopologyCache:
-    """The network's topology per reader scope, rebuilt only when the stored revision
-    changes.
+    """The network's topology per reader scope and zone, caught up with every write.
 
     Building it costs one export of the database; every write bumps the revision
-    (:func:`ponmodel.storage.revision`), so readers never see a stale graph. A scope (an
-    operator) gets the topology of :func:`ponmodel.scope.redact`'s document, built once per
-    revision from the whole network's.
+    (:func:`ponmodel.storage.revision`), so readers never see a stale graph. A write through
+    the editing endpoints is replayed from its audit entries instead
+    (:meth:`_catch_up`): the whole network's topology follows it without an export or a
+    build, and the zones it does not touch keep their topologies and cached values. A
+    scope (an operator) gets the topology of :func:`ponmodel.scope.redact`'s document,
+    built from the whole network's when first read at a revision.
     """
 
     def __init__(self) -> None:
@@ -107,17 +113,9 @@ class TopologyCache:
         current = revision(conn)
         with self._lock:
             if self._revision != current or (None, None) not in self._topologies:
-                replayed = self._replay(conn, current)
-                if replayed is None:
-                    gc.unfreeze()  # the old network becomes garbage the collector may take
-                    self._topologies = {(None, None): build_topology(export_with(conn))}
-                    self._memo = {}
-                else:
-                    self._memo = _kept_after_edits(self._memo, *replayed)
-                self._revision = current
-                gc.freeze()
-            whole = self._topologies[(None, None)]
-            if (scope, None) not in self._topologies:  # scope is not None here
+                self._catch_up(conn, current)
+            if (scope, None) not in self._topologies and (scope, zone) not in self._topologies:
+                whole = self._topologies[(None, None)]  # scope is not None here
                 self._topologies[(scope, None)] = build_topology(
                     redact(whole.doc, scope)  # type: ignore[arg-type]
                 )
@@ -128,15 +126,71 @@ class TopologyCache:
                 )
             return self._topologies[(scope, zone)], current
 
-    def _replay(self, conn: Connection, current: int
+    def _catch_up(self, conn: Connection, current: int) -> None:
+        """Bring the cache to revision ``current`` (the lock is held), the cheapest way the
+        writes since allow:
+
+        1. ONT edits that move no ONT: applied in place, and every cached value that reads
+           none of the fields they changed is kept (:meth:`_replay`);
+        2. any other element changes (creates, edits, removals of every kind, through the
+           editing endpoints or a GeoJSON merge): replayed into a new whole-network
+           topology (:func:`ponmodel.topology.replay.replayed`, no export, no build); each
+           zone's topology that the changes do not touch is kept with its cached values,
+           the others and every operator's whole-network topology are built again when
+           next read;
+        3. anything else (an import, a confirmed reservation, a gap in the log): the
+           network is exported and built again.
+        """
+        changes = (None if self._revision is None or current < self._revision
+                   or (None, None) not in self._topologies
+                   else element_changes(conn, self._revision, current))
+        replayed_onts = None if changes is None else self._replay(changes, current)
+        if replayed_onts is not None:
+            self._memo = _kept_after_edits(self._memo, *replayed_onts)
+        elif changes is None or not self._replay_elements(changes, current):
+            gc.unfreeze()  # the old network becomes garbage the collector may take
+            self._topologies = {(None, None): build_topology(export_with(conn))}
+            self._memo = {}
+        self._revision = current
+        gc.freeze()
+
+    def _replay_elements(self, changes: list[dict[str, Any]], current: int) -> bool:
+        """Step 2 of :meth:`_catch_up` with the audit entries ``changes`` since the cached
+        revision; False when they are not all element changes the replay takes."""
+        assert self._revision is not None
+        whole = self._topologies[(None, None)]
+        revisions = {c["revision"] for c in changes}
+        if (revisions != set(range(self._revision + 1, current + 1))
+                or any(c["action"] not in REPLAYED_ACTIONS for c in changes)):
+            return False
+        try:
+            net = net_changes(changes)
+            new = replayed(whole, net)
+        except ReplayError:
+            return False
+        touched = touched_ids(net)
+        kept_zones = {zone for (scope, zone), topo in self._topologies.items()
+                      if scope is None and zone is not None
+                      and touched.isdisjoint(topo.elements)}
+        gc.unfreeze()  # what is dropped becomes garbage the collector may take
+        self._topologies = {
+            (scope, zone): topo for (scope, zone), topo in self._topologies.items()
+            # an operator's part of a zone is kept with the zone's: the change touches
+            # nothing in it (tests/topology/test_replay.py shows it for every operator)
+            if zone in kept_zones
+        }
+        self._topologies[(None, None)] = new
+        self._memo = {key: m for key, m in self._memo.items()
+                      if key[1] in kept_zones}  # key: (value key, zone, scope)
+        return True
+
+    def _replay(self, changes: list[dict[str, Any]], current: int
                 ) -> tuple[frozenset[str], frozenset[str]] | None:
-        """Catch up with ``current`` by applying the ONT edits since the cached revision to
-        the cached elements in place (an edit changes no tree, so no graph is rebuilt); the
-        ONT fields those edits changed and the ONTs they edited, or None when anything else
-        changed, and the caller rebuilds everything."""
-        if self._revision is None or current < self._revision or not self._topologies:
-            return None
-        changes = element_changes(conn, self._revision, current)
+        """Step 1 of :meth:`_catch_up` with the audit entries ``changes`` since the cached
+        revision: apply ONT edits to the cached elements in place (an edit changes no tree,
+        so no graph is rebuilt); the ONT fields those edits changed and the ONTs they
+        edited, or None when anything else changed."""
+        assert self._revision is not None
         if not _replayable(changes, current - self._revision):
             return None
         changed = frozenset(
