@@ -35,21 +35,27 @@ def record(conn: Connection, actor: Principal, action: str, *, kind: str | None 
            element_id: str | None = None, before: Any = None, after: Any = None) -> None:
     """Write one entry on ``conn`` (inside the caller's transaction, after the change, so
     the entry carries the network revision the change produced)."""
-    conn.execute(
-        _TABLE.insert().values(
-            at=datetime.now(UTC),
-            actor=actor.key_id,
-            actor_name=actor.name,
-            role=actor.role,
-            operator=actor.operator,
-            action=action,
-            kind=kind,
-            element_id=element_id,
-            before=None if before is None else json.dumps(before, sort_keys=True),
-            after=None if after is None else json.dumps(after, sort_keys=True),
-            revision=conn.execute(select(NetworkTable.__table__.c.revision)).scalar(),
-        )
-    )
+    revision = conn.execute(select(NetworkTable.__table__.c.revision)).scalar()
+    record_entries(conn, actor, [{"action": action, "kind": kind, "element_id": element_id,
+                                  "before": before, "after": after}], revision=revision)
+
+
+def record_entries(conn: Connection, actor: Principal, entries: list[dict[str, Any]], *,
+                   revision: int | None) -> None:
+    """Write several entries of one change in one statement: each a dict of ``action``,
+    ``kind``, ``element_id``, ``before`` and ``after`` (as :func:`record` takes them), all
+    at the same time and ``revision`` (the one the change produced)."""
+    if not entries:
+        return
+    at = datetime.now(UTC)
+    conn.execute(_TABLE.insert(), [
+        {"at": at, "actor": actor.key_id, "actor_name": actor.name, "role": actor.role,
+         "operator": actor.operator, "action": e["action"], "kind": e["kind"],
+         "element_id": e["element_id"],
+         "before": None if e["before"] is None else json.dumps(e["before"], sort_keys=True),
+         "after": None if e["after"] is None else json.dumps(e["after"], sort_keys=True),
+         "revision": revision}
+        for e in entries])
 
 
 def list_entries(engine: Engine, *, element_id: str | None = None, actor: str | None = None,

@@ -99,6 +99,7 @@ from ponmodel.storage import (
     bump_revision,
     document_rows,
     elements_by_ids,
+    one_of,
     revision,
     write_transaction,
 )
@@ -415,17 +416,19 @@ def _apply(engine: Engine, operations: list[Operation], actor: Principal, dry_ru
             return result
         change.operations = [o for o in operations if o.id not in unchanged]
         _write(conn, change, written)
-        bump_revision(conn)  # first: each audit entry carries the revision the change made
+        now_at = bump_revision(conn)  # each audit entry carries the revision the change made
         stored = _stored_after(conn, change.operations)
+        entries = []
         for item in result["changes"]:
             if item["id"] in unchanged:
                 continue
             if item["after"] is not None:
                 item["after"] = stored[item["id"]]
             action = {"create": "create", "update": "edit", "delete": "delete"}[item["op"]]
-            audit.record(conn, actor, action, kind=item["kind"], element_id=item["id"],
-                         before=item["before"], after=item["after"])
-        result["revision"] = revision(conn)
+            entries.append({"action": action, "kind": item["kind"], "element_id": item["id"],
+                            "before": item["before"], "after": item["after"]})
+        audit.record_entries(conn, actor, entries, revision=now_at)
+        result["revision"] = int(now_at or 0)
     return result
 
 
@@ -442,7 +445,8 @@ def _lock(conn: Connection, operations: list[Operation]) -> None:
     registry = ElementTable.__table__
     ordered = sorted(ids)
     for start in range(0, len(ordered), 10_000):
-        conn.execute(select(registry.c.id).where(registry.c.id.in_(ordered[start:start + 10_000]))
+        batch = ordered[start:start + 10_000]
+        conn.execute(select(registry.c.id).where(one_of(conn, registry.c.id, batch))
                      .order_by(registry.c.id).with_for_update()).all()
 
 
@@ -511,7 +515,7 @@ def _versions(conn: Connection, operations: list[Operation]) -> dict[str, int]:
     out: dict[str, int] = {}
     for start in range(0, len(ids), 10_000):
         out.update(conn.execute(select(registry.c.id, registry.c.version).where(
-            registry.c.id.in_(ids[start:start + 10_000]))).all())
+            one_of(conn, registry.c.id, ids[start:start + 10_000]))).all())
     return out
 
 
@@ -733,8 +737,8 @@ def _write(conn: Connection, change: _Change, written: dict[str, dict[str, Any]]
     ops = sorted(change.operations, key=lambda o: (order[o.kind], o.index))
     moved_links = [o.id for o in ops if o.kind == "link" and o.op != "create"]
     if moved_links:
-        conn.execute(link_cable.delete().where(link_cable.c.link_id.in_(moved_links)))
-        conn.execute(links.delete().where(links.c.id.in_(moved_links)))
+        conn.execute(link_cable.delete().where(one_of(conn, link_cable.c.link_id, moved_links)))
+        conn.execute(links.delete().where(one_of(conn, links.c.id, moved_links)))
     creates = [o for o in ops if o.op == "create"]
     creates.sort(key=lambda o: (order[o.kind], _depth(change.net, o) if o.kind == "duct" else 0))
     for o in creates:

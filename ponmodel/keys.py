@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, select
 from ponmodel.access import ROLES, Principal
 from ponmodel.elements import ApiKeyTable, OperatorTable
 from ponmodel.errors import AuthenticationError, NotFoundError, PonmodelError
+from ponmodel.storage import read_snapshot
 
 PREFIX = "pm"
 _TABLE = ApiKeyTable.__table__
@@ -142,7 +143,7 @@ def authenticate(source: Engine | Connection, token: str) -> Principal:
     if isinstance(source, Connection):
         row = source.execute(query).mappings().first()
     else:
-        with source.connect() as conn:
+        with read_snapshot(source) as conn:
             row = conn.execute(query).mappings().first()
     if row is None or not hmac.compare_digest(row["secret_sha256"], _sha256(secret)):
         msg = "unknown API key"

@@ -38,7 +38,7 @@ from ponmodel.elements import (
     LinkTable,
     PortTable,
 )
-from ponmodel.storage import TABLE_OF_KIND, column_where_in, read_elements
+from ponmodel.storage import TABLE_OF_KIND, column_where_in, one_of, read_elements
 
 REFERENCE_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
     # kind referred to → (referring kind, table, column)
@@ -230,9 +230,9 @@ class PendingNetwork:
         table = LinkTable.__table__
         for start in range(0, len(nodes), 5000):
             batch = nodes[start:start + 5000]
-            where = table.c.from_id.in_(batch)
+            where = one_of(self.conn, table.c.from_id, batch)
             if into:
-                where = where | table.c.to_id.in_(batch)
+                where = where | one_of(self.conn, table.c.to_id, batch)
             for row in self.conn.execute(
                     select(table.c.id, table.c.from_id, table.c.to_id).where(where)):
                 yield row[0], row[1], row[2]
@@ -252,7 +252,7 @@ class PendingNetwork:
         for first in range(0, len(start), 5000):
             batch = start[first:first + 5000]
             walk = select(table.c.id, table.c.from_id, table.c.to_id).where(
-                table.c[near].in_(batch)).cte("walk", recursive=True)
+                one_of(self.conn, table.c[near], batch)).cte("walk", recursive=True)
             step = select(table.c.id, table.c.from_id, table.c.to_id).join(
                 walk, table.c[near] == walk.c[far])
             walk = walk.union(step)  # UNION, not ALL: a repeated row ends the recursion
