@@ -160,8 +160,7 @@ def report_error(exc: BaseException, as_json: bool) -> int:
     from pydantic import ValidationError
     from sqlalchemy.exc import DBAPIError
 
-    from ponmodel.catalog import CatalogError
-    from ponmodel.errors import PonmodelError
+    from ponmodel.errors import CatalogError, PonmodelError
     from ponmodel.storage import storage_failure
 
     if isinstance(exc, DBAPIError):  # met outside a write transaction (which names its database)
@@ -238,9 +237,7 @@ def _fail(exc: Exception, as_json: bool) -> NoReturn:
     """
     from rich.text import Text
 
-    from ponmodel.catalog import CatalogError
-    from ponmodel.errors import DocumentError, InvalidRequestError
-    from ponmodel.keys import KeyRequestError
+    from ponmodel.errors import CatalogError, DocumentError, InvalidRequestError, KeyRequestError
 
     invalid = DocumentError | KeyRequestError | InvalidRequestError | CatalogError
     code = EXIT_INVALID if isinstance(exc, invalid) else EXIT_FAILURE
@@ -1235,8 +1232,7 @@ def upgrade_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """GPON-to-XGS-PON readiness of every GPON port: ready / needs E1 or E2 / re-engineer."""
-    from ponmodel.catalog import CatalogError
-    from ponmodel.errors import PonmodelError
+    from ponmodel.errors import CatalogError, PonmodelError
     from ponmodel.topology.upgrade import STATUSES, upgrade_readiness
 
     try:

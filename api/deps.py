@@ -24,11 +24,11 @@ from ponmodel.api.limits import NO_KEY_MESSAGE
 from ponmodel.api.problems import ProblemError
 from ponmodel.audit import element_changes
 from ponmodel.document import pointer
-from ponmodel.errors import AuthenticationError
+from ponmodel.errors import AuthenticationError, ReplayError
 from ponmodel.scope import redact
 from ponmodel.storage import export_with, read_snapshot, revision
 from ponmodel.topology.build import Topology, build_topology, subset_for_zone
-from ponmodel.topology.replay import ReplayError, net_changes, replayed, touched_ids
+from ponmodel.topology.replay import net_changes, replayed, touched_ids
 
 T = TypeVar("T")
 

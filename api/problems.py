@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ponmodel.catalog import CatalogError
 from ponmodel.document import pointer
 from ponmodel.errors import (
     AuthenticationError,
+    CatalogError,
     ConflictError,
     DocumentError,
     InvalidRequestError,

@@ -43,12 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ponmodel import _kernel
-from ponmodel.errors import PonmodelError
-
-
-class KernelError(PonmodelError):
-    """The kernel refused its input (a status code other than OK)."""
-
+from ponmodel.errors import KernelError
 
 _STATUS = {
     _kernel.ERR_PARENT_ORDER: "nodes are not in topological order (a parent index >= its child)",

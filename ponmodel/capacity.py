@@ -38,7 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ponmodel import _kernel
-from ponmodel.budget import KernelError, check_status
+from ponmodel.budget import check_status
+from ponmodel.errors import KernelError
 
 ADDITIONAL_CODES: dict[str, int] = {"none": 0, "non_assured": 1, "best_effort": 2}
 """Eligibility for additional bandwidth → the kernel's tier code."""

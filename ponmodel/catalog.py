@@ -36,6 +36,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ponmodel.errors import CatalogError
+
 __all__ = [
     "BALANCED_SPLITTER_LOSS_DB",
     "CABLE_OUTER_DIAMETER_MM_BY_FIBRE_COUNT",
@@ -62,17 +64,6 @@ __all__ = [
     "tap_splitter_loss_db",
     "technology",
 ]
-
-
-class CatalogError(KeyError):
-    """A figure the catalogue does not hold (unknown name, class, ratio or size).
-
-    A `KeyError`, hence also a `LookupError`: callers may catch either.
-    """
-
-    def __str__(self) -> str:
-        # KeyError.__str__ would quote the message (it shows the missing key's repr).
-        return str(self.args[0]) if self.args else ""
 
 
 TECHNOLOGY_NAMES: tuple[str, ...] = ("gpon", "xg-pon", "xgs-pon", "25gs-pon")
@@ -296,7 +287,7 @@ def optics_class(technology: str, name: str) -> OpticsClass:
     >>> optics_class("gpon", "N1")
     Traceback (most recent call last):
     ...
-    ponmodel.catalog.CatalogError: optics class 'N1' does not belong to technology 'gpon'; expected one of B+, C+
+    ponmodel.errors.CatalogError: optics class 'N1' does not belong to technology 'gpon'; expected one of B+, C+
     """  # noqa: E501
     allowed = classes_for(technology)
     if name not in allowed:

@@ -42,7 +42,7 @@ from typing_extensions import TypedDict
 
 from ponmodel import FORMAT
 from ponmodel._gc import gc_paused
-from ponmodel.catalog import CatalogError, classes_for
+from ponmodel.catalog import classes_for
 from ponmodel.elements import (
     CableCreate,
     DuctCreate,
@@ -56,7 +56,7 @@ from ponmodel.elements import (
     StructureCreate,
     ZoneCreate,
 )
-from ponmodel.errors import DocumentError, ElementError, range_words
+from ponmodel.errors import CatalogError, DocumentError, ElementError, range_words
 from ponmodel.types import ElementId
 
 Document = dict[str, Any]

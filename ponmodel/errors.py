@@ -280,3 +280,45 @@ def _parts(error: dict[str, object]) -> tuple[str, str, str]:
     value = error.get("input")
     given = "" if isinstance(value, dict | list) or value is None else f" = {value}{suffix}"
     return field, given, rule
+
+
+class CatalogError(KeyError):
+    """A figure the catalogue does not hold (unknown name, class, ratio or size).
+
+    A `KeyError`, hence also a `LookupError`: callers may catch either. It is no
+    :class:`PonmodelError`: the CLI exits 2 on it (invalid input) and the API answers 422,
+    where a generic domain error is exit 1.
+
+    Examples
+    --------
+    >>> str(CatalogError("no splitter of ratio 1:3"))
+    'no splitter of ratio 1:3'
+    """
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would quote the message (it shows the missing key's repr).
+        return str(self.args[0]) if self.args else ""
+
+
+class KernelError(PonmodelError):
+    """The kernel refused its input (a status code other than OK)."""
+
+
+class ReservationError(PonmodelError):
+    """A reservation request that cannot be carried out as asked (bad route, bad cable)."""
+
+
+class RouteError(PonmodelError):
+    """A route request that cannot be answered as asked."""
+
+
+class KeyRequestError(PonmodelError):
+    """A key that cannot be created as asked (bad role, unknown operator)."""
+
+
+class ReplayError(Exception):
+    """The changes do not fit the topology (an edit of an element it does not hold, a
+    creation of one it holds, an id that changes kind): build it again instead.
+
+    No :class:`PonmodelError`: no caller ever sees it. The API's cache catches it and
+    builds the topology again."""

@@ -33,15 +33,11 @@ from sqlalchemy import Connection, Engine, select
 
 from ponmodel.access import ROLES, Principal
 from ponmodel.elements import ApiKeyTable, OperatorTable
-from ponmodel.errors import AuthenticationError, NotFoundError, PonmodelError
+from ponmodel.errors import AuthenticationError, KeyRequestError, NotFoundError
 from ponmodel.storage import read_snapshot
 
 PREFIX = "pm"
 _TABLE = ApiKeyTable.__table__
-
-
-class KeyRequestError(PonmodelError):
-    """A key that cannot be created as asked (bad role, unknown operator)."""
 
 
 def _sha256(secret: str) -> str:

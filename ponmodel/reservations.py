@@ -51,7 +51,7 @@ from ponmodel.elements import (
     ReservationDuctTable,
     ReservationTable,
 )
-from ponmodel.errors import ConflictError, NotFoundError, PonmodelError
+from ponmodel.errors import ConflictError, NotFoundError, ReservationError
 from ponmodel.fill import fill_ratio, has_room, limit_ratio, max_new_cable_mm
 from ponmodel.storage import bump_reservations_revision, bump_revision, write_transaction
 
@@ -67,10 +67,6 @@ _RD = ReservationDuctTable.__table__
 _D = DuctTable.__table__
 _CD = CableDuctTable.__table__
 _C = CableTable.__table__
-
-
-class ReservationError(PonmodelError):
-    """A reservation request that cannot be carried out as asked (bad route, bad cable)."""
 
 
 def _now() -> datetime:

@@ -65,3 +65,34 @@ def test_kernel_free_tests_import_no_kernel() -> None:
            for path in marked for line, module in _imports(path)
            if any(module == k or module.startswith(k + ".") for k in KERNEL_USERS)]
     assert bad == []
+
+
+HTTP_AND_BENCH_ERRORS = {"ProblemError", "BodyTooLargeError", "LoadTargetError"}
+"""Exceptions of the API layer itself: an HTTP answer, a request body over its limit, and
+the load benchmark's bad target. No library code raises them."""
+
+
+def _exception_classes(path: Path) -> list[tuple[int, str]]:
+    """Public classes of ``path`` that derive (by name) from an exception class."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            bases = [ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases]
+            if any(b.endswith(("Error", "Exception")) for b in bases):
+                found.append((node.lineno, node.name))
+    return found
+
+
+def test_every_error_class_is_in_errors_py() -> None:
+    # issue 17, item 4: one module to read for what the library raises (private control-flow
+    # exceptions such as changes._DryRun stay where they are used)
+    errors_py = LAYERS["ponmodel"] / "errors.py"
+    stray = [f"{path.relative_to(ROOT)}:{line}: {name}"
+             for layer in LAYERS.values() for path in sorted(layer.rglob("*.py"))
+             if path != errors_py
+             for line, name in _exception_classes(path) if name not in HTTP_AND_BENCH_ERRORS]
+    assert stray == []
+    assert {name for _, name in _exception_classes(errors_py)} >= {
+        "CatalogError", "KernelError", "ReservationError", "RouteError", "KeyRequestError",
+        "ReplayError", "DocumentError", "NotFoundError", "ConflictError", "StorageError"}

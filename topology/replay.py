@@ -53,6 +53,7 @@ from typing import Any
 import networkx as nx
 
 from ponmodel.document import Document
+from ponmodel.errors import ReplayError
 from ponmodel.region import COLLECTION_OF_KIND
 from ponmodel.topology.build import Node, Topology
 
@@ -62,11 +63,6 @@ REFERENCE_FIELDS = ("from", "to", "structure", "zone", "within", "operator", "ow
 
 LIST_REFERENCE_FIELDS = ("ducts", "cables")
 """Fields of an element that name a list of other elements."""
-
-
-class ReplayError(Exception):
-    """The changes do not fit the topology (an edit of an element it does not hold, a
-    creation of one it holds, an id that changes kind): build it again instead."""
 
 
 @dataclass(frozen=True, slots=True)

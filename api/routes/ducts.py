@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from ponmodel.api.deps import CacheDep, ConnectionDep
 from ponmodel.api.problems import PROBLEM_RESPONSES
 from ponmodel.document import Document
-from ponmodel.errors import NotFoundError, PonmodelError
+from ponmodel.errors import NotFoundError, RouteError
 from ponmodel.reservations import active_count, active_reservation_cables
 from ponmodel.storage import reservations_revision
 from ponmodel.topology.ducts import ONT_FIELDS_READ as FILL_ONT_FIELDS
@@ -27,10 +27,6 @@ from ponmodel.topology.routing import plan_route, routing_index
 
 router = APIRouter(tags=["ducts"], responses=PROBLEM_RESPONSES)
 ZoneQuery = Annotated[str | None, Query(description="Only this zone (default: the network).")]
-
-
-class RouteError(PonmodelError):
-    """A route request that cannot be answered as asked."""
 
 
 def with_reservations(doc: Document, conn: Connection, scope: str | None = None) -> Document:

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from ponmodel import catalog
-from ponmodel.catalog import CatalogError
+from ponmodel.errors import CatalogError
 
 XGS_CLASSES = ("N1", "N2", "E1", "E2")
 STATUS_TAGS = ("STD", "VENDOR", "TYP", "DERIVED", "UNVERIFIED")
