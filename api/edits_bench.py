@@ -12,7 +12,9 @@ response, without a socket). Each round makes, in order:
 3. the customer removed through ``POST /changes`` (the drop link and the ONT), then the
    budget of a neighbour on the same splitter.
 
-Each figure is the median over the rounds, in milliseconds. The cached whole network is
+Each figure is the median over the rounds, in milliseconds, beside the median count of SQL
+statements the step sent to the database (the API key's lookup included): on PostgreSQL each
+is a round trip, the larger part of an edit's time. The cached whole network is
 never built: every budget read follows a write, and is answered from the ONT's OLT
 (:mod:`ponmodel.topology.local`).
 """
@@ -39,8 +41,8 @@ def bench_edits(sizes: list[int], *, rounds: int = 25, seed: int = 0,
     Returns
     -------
     list of dict
-        Per size and database: ``onts``, ``database``, ``import_s`` and one ``{step}_ms``
-        per step.
+        Per size and database: ``onts``, ``database``, ``import_s``, and per step
+        ``{step}_ms`` and ``{step}_statements``.
     """
     from ponmodel.generate import generate_network
 
@@ -60,7 +62,7 @@ def bench_edits(sizes: list[int], *, rounds: int = 25, seed: int = 0,
                 say(f"{onts:,} ONTs on {database}: {rounds} rounds")
                 figures = _rounds(engine, doc, rounds)
                 out.append({"onts": onts, "database": database, "import_s": import_s,
-                            **{f"{k}_ms": v for k, v in figures.items()}})
+                            **figures})
         del doc
     return out
 
@@ -89,10 +91,14 @@ def _engine(database: str, postgres_url: str | None) -> Iterator[Any]:
 
 
 def _rounds(engine: Any, doc: dict[str, Any], rounds: int) -> dict[str, float]:
+    """``{step}_ms`` and ``{step}_statements`` of each step: medians over the rounds."""
     import warnings
 
+    from sqlalchemy import event
+
     with warnings.catch_warnings():  # starlette's note on its httpx client: not ours to fix
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings(  # as pyproject.toml's pytest filter: a UserWarning
+            "ignore", "Using `httpx` with `starlette.testclient` is deprecated", UserWarning)
         from fastapi.testclient import TestClient
 
     from ponmodel.api.main import create_app
@@ -103,11 +109,20 @@ def _rounds(engine: Any, doc: dict[str, Any], rounds: int) -> dict[str, float]:
     _, token = create_key(engine, role="admin", name="bench")
     app = create_app(Settings(database_url="sqlite://"), engine=engine)
     times: dict[str, list[float]] = {step: [] for step in STEPS}
+    statements: dict[str, list[int]] = {step: [] for step in STEPS}
+    sent = [0]
+
+    def count(*_: Any) -> None:
+        sent[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         def timed(step: str, call: Callable[[], Any]) -> None:
+            before = sent[0]
             started = time.perf_counter()
             response = call()
             times[step].append((time.perf_counter() - started) * 1000)
+            statements[step].append(sent[0] - before)
             if response.status_code >= 300:
                 failed = f"{step}: {response.status_code} {response.text[:300]}"
                 raise RuntimeError(failed)
@@ -132,11 +147,13 @@ def _rounds(engine: Any, doc: dict[str, Any], rounds: int) -> dict[str, float]:
             timed("remove", lambda r=removal: client.post("/changes", json=r))
             timed("remove_budget", lambda: client.get(f"/budget/onts/{neighbour}"))
             if n == 0:
-                for values in times.values():
+                for values in (*times.values(), *statements.values()):
                     values.clear()
+    event.remove(engine, "before_cursor_execute", count)
     with suppress(Exception):
         app.state.engine.dispose()
-    return {step: statistics.median(values) for step, values in times.items()}
+    return {**{f"{step}_ms": statistics.median(v) for step, v in times.items()},
+            **{f"{step}_statements": statistics.median_low(v) for step, v in statements.items()}}
 
 
 def _free_leg(doc: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -156,7 +173,9 @@ def _free_leg(doc: dict[str, Any]) -> tuple[str, str, str, str]:
     raise RuntimeError(missing)
 
 
-def format_table(results: list[dict[str, Any]]) -> list[list[str]]:
-    """Rows for a table: size, database, then each step's median in ms."""
-    return [[f"{r['onts']:,}", r["database"], *(f"{r[f'{s}_ms']:.1f}" for s in STEPS)]
+def format_table(results: list[dict[str, Any]], figure: str = "ms") -> list[list[str]]:
+    """Rows for a table: size, database, then each step's median ``figure`` (``ms`` or
+    ``statements``)."""
+    shown = "{:.1f}" if figure == "ms" else "{:d}"
+    return [[f"{r['onts']:,}", r["database"], *(shown.format(r[f"{s}_{figure}"]) for s in STEPS)]
             for r in results]

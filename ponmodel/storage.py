@@ -273,7 +273,7 @@ def read_snapshot(engine: Engine) -> Iterator[Connection]:
     statement takes a new snapshot, and an export of several SELECTs during an import mixed
     two networks); on SQLite the read transaction that the first SELECT opens (WAL) gives
     one by itself. Read-only work only (on PostgreSQL the transaction is ``READ ONLY``: a
-write fails).
+    write fails).
 
     Examples
     --------

@@ -67,13 +67,22 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated, empty database: an SQLite file, then a real PostgreSQL."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    else:
-        eng = make_engine(request.getfixturevalue("postgres_url"))
-        from ponmodel.storage import drop_all
+    if request.param == "postgresql":
+        yield request.getfixturevalue("postgres_engine")
+        return
+    eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    migrate(eng)
+    yield eng
+    eng.dispose()
 
-        drop_all(eng)
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    """A migrated, empty PostgreSQL database (for what only PostgreSQL does)."""
+    from ponmodel.storage import drop_all
+
+    eng = make_engine(postgres_url)
+    drop_all(eng)
     migrate(eng)
     yield eng
     eng.dispose()

@@ -37,6 +37,7 @@ from ponmodel.storage import elements_by_ids, network_meta, one_of
 
 _MAX_DEPTH = 64
 
+
 def port_of(conn: Connection, ont_id: str) -> tuple[str, str] | None:
     """(port, OLT) whose tree holds an ONT (walking up its links in one recursive query),
     or None."""
@@ -49,10 +50,12 @@ def port_of(conn: Connection, ont_id: str) -> tuple[str, str] | None:
         up, ports.c.id == up.c.node).order_by(up.c.depth).limit(1)).first()
     return None if found is None else (str(found[0]), str(found[1]))
 
+
 def olt_of(conn: Connection, ont_id: str) -> str | None:
     """The OLT whose port feeds an ONT, or None."""
     found = port_of(conn, ont_id)
     return None if found is None else found[1]
+
 
 def olt_document(conn: Connection, ont_id: str, *, whole_olt: bool = True) -> Document | None:
     """The document of the OLT that feeds ``ont_id`` (see the module's description), or
@@ -82,6 +85,7 @@ def olt_document(conn: Connection, ont_id: str, *, whole_olt: bool = True) -> Do
             "structures": structures, "ducts": [], "cables": cables,
             "olts": olts, "splitters": splitters, "onts": onts, "links": doc_links,
             "sites": []}
+
 
 def _subtree(conn: Connection, ports: list[str]) -> tuple[list[str], list[str]]:
     """The links of these ports' trees and the nodes they reach, in one recursive query

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -147,21 +145,11 @@ def test_one_of_selects_exactly_the_listed_ids(engine: Engine, wanted: list[str]
             set(wanted) & {lk["id"] for lk in doc["links"]})
 
 
-@pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
-    """A migrated, empty PostgreSQL database (for what only PostgreSQL does)."""
-    eng = make_engine(postgres_url)
-    drop_all(eng)
-    migrate(eng)
-    yield eng
-    eng.dispose()
-
-
-def test_import_leaves_the_postgresql_planner_statistics(pg_engine: Engine) -> None:
+def test_import_leaves_the_postgresql_planner_statistics(postgres_engine: Engine) -> None:
     # without them the planner guessed a port's subtree at half the link table (see
     # import_document); ANALYZE of a table this small reads every row, so the estimate
     # is the count
-    engine = pg_engine
+    engine = postgres_engine
     doc = fixture_doc("hanoi.json")
     import_document(engine, doc)
     with engine.connect() as conn:
@@ -170,9 +158,9 @@ def test_import_leaves_the_postgresql_planner_statistics(pg_engine: Engine) -> N
     assert estimate == len(doc["links"])
 
 
-def test_a_read_snapshot_cannot_write_on_postgresql(pg_engine: Engine) -> None:
+def test_a_read_snapshot_cannot_write_on_postgresql(postgres_engine: Engine) -> None:
     # it ends with COMMIT (psycopg keeps its prepared statements), so it must be READ ONLY
-    engine = pg_engine
+    engine = postgres_engine
     import_document(engine, fixture_doc("tiny.json"))
     links = TABLE_OF_KIND["link"]
     with pytest.raises(DBAPIError, match="read-only transaction"), read_snapshot(engine) as conn:
@@ -202,7 +190,6 @@ def test_processes_starting_together_migrate_once(engine: Engine) -> None:
     # migrates, the others wait for its lock and find the schema at head; none fails.
     from concurrent.futures import ThreadPoolExecutor
 
-    from ponmodel.storage import drop_all, make_engine, migrate
 
     drop_all(engine)
     url = engine.url.render_as_string(hide_password=False)
